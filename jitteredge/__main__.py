@@ -1,0 +1,3 @@
+from jitteredge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""The jitter analysis network (patent claims 3-4, [0067]): a fully convolutional encoder-decoder.
+
+Encoder: convolution + max pooling three times (1/2, 1/4, 1/8 of the input) and a bottleneck below
+that; decoder: transposed convolutions back up, concatenating the pool3 and pool2 features (the
+patent's skip connections), then a head at 1/4 resolution and a fixed-shape transposed convolution
+(initialised to bilinear interpolation, learnable) back to the input size. The field is smooth, so
+the network does little work at full resolution; that is what keeps the `edge` preset fast.
+
+Output: (N, 2, H, W) doubled-angle code of the field (jitteredge.fieldcode) for head="regression",
+or (N, K, H, W) logits over K discretised codes for head="classes". Input: (N, 3, H, W), H and W
+multiples of 16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+
+@dataclass
+class ModelConfig:
+    preset: str = "edge"  # registry name the shape came from
+    in_channels: int = 3  # RGB
+    enc_widths: tuple[int, ...] = (12, 24, 48)  # conv widths before pool1, pool2, pool3
+    convs_per_stage: int = 1  # convolutions before each pooling
+    bottleneck_widths: tuple[int, int] = (64, 96)  # at 1/8, then at 1/16 after a fourth pooling
+    dec_widths: tuple[int, int] = (48, 32)  # decoder widths at 1/8 and 1/4
+    head: str = "regression"  # "regression" (squared loss, claim 5) or "classes" (softmax, Gong)
+    num_classes: int = 0  # classes for head="classes"; 0 for regression
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        d = dict(d)
+        for k in ("enc_widths", "bottleneck_widths", "dec_widths"):
+            if k in d:
+                d[k] = tuple(d[k])
+        return cls(**d)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    "edge": ModelConfig(),
+    # The patent's figure: 86, 86, 256, 256, 512, 512 feature maps.
+    "paper": ModelConfig(preset="paper", enc_widths=(86, 256, 512), convs_per_stage=2,
+                         bottleneck_widths=(512, 512), dec_widths=(256, 128)),
+}
+
+
+def conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    # Conv -> BN -> ReLU folds into one quantized conv on export.
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def stage(cin: int, cout: int, n: int) -> nn.Sequential:
+    return nn.Sequential(*[conv_bn_relu(cin if k == 0 else cout, cout) for k in range(n)])
+
+
+def up2(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 2, stride=2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
+    """A depthwise transposed convolution that starts as exact bilinear upsampling by ``factor``."""
+    k = 2 * factor
+    layer = nn.ConvTranspose2d(channels, channels, k, stride=factor, padding=factor // 2, groups=channels, bias=False)
+    centre = (k - 1) / 2.0
+    ramp = 1.0 - (torch.arange(k, dtype=torch.float32) - centre).abs() / factor
+    with torch.no_grad():
+        layer.weight.copy_((ramp[:, None] * ramp[None, :]).expand(channels, 1, k, k))
+    return layer
+
+
+class JitterNet(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        c = config
+        self.config = c
+        e1, e2, e3 = c.enc_widths
+        b1, b2 = c.bottleneck_widths
+        d8, d4 = c.dec_widths
+        self.pool = nn.MaxPool2d(2)
+        self.stage1 = stage(c.in_channels, e1, c.convs_per_stage)
+        self.stage2 = stage(e1, e2, c.convs_per_stage)
+        self.stage3 = stage(e2, e3, c.convs_per_stage)
+        self.bottleneck8 = conv_bn_relu(e3, b1)
+        self.bottleneck16 = conv_bn_relu(b1, b2)
+        self.up16 = up2(b2, d8)
+        self.fuse8 = conv_bn_relu(d8 + b1 + e3, d8)  # skip: pool3 features (and the bottleneck at 1/8)
+        self.up8 = up2(d8, d4)
+        self.fuse4 = conv_bn_relu(d4 + e2, d4)  # skip: pool2 features
+        out_ch = 2 if c.head == "regression" else c.num_classes
+        if out_ch < 2:
+            raise ValueError("head='classes' needs num_classes >= 2")
+        self.head = nn.Conv2d(d4, out_ch, 1)
+        self.upsample = bilinear_upsampler(out_ch, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pool1 = self.pool(self.stage1(x))
+        pool2 = self.pool(self.stage2(pool1))
+        pool3 = self.pool(self.stage3(pool2))
+        b8 = self.bottleneck8(pool3)
+        b16 = self.bottleneck16(self.pool(b8))
+        y = self.fuse8(torch.cat([self.up16(b16), b8, pool3], dim=1))
+        y = self.fuse4(torch.cat([self.up8(y), pool2], dim=1))
+        return self.upsample(self.head(y))
+
+
+def build_model(config: ModelConfig | str = "edge") -> JitterNet:
+    if isinstance(config, str):
+        if config not in PRESETS:
+            raise ValueError(f"unknown model preset {config!r}; choose from {sorted(PRESETS)}")
+        config = PRESETS[config]
+    return JitterNet(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,59 @@
+"""From a per-pixel field to an image-level verdict: shaken or not, how far, which way.
+
+The Android demo (android_demo/.../Verdict.java) mirrors this file line for line; golden vectors
+written by tests keep the two in step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+SHAKEN_PX = 2.0  # a pixel counts as shaken when its blur is longer than this (working-resolution px)
+AREA_QUANTILE = 0.95  # the image is shaken when more than 5% of its pixels are
+
+
+@dataclass
+class Verdict:
+    path: str
+    shaken: bool  # score >= 0.5, i.e. more than (1 - AREA_QUANTILE) of the pixels are shaken
+    score: float  # 0-1, higher = more shake; 0.5 where the AREA_QUANTILE blur equals SHAKEN_PX
+    shaken_fraction: float  # share of pixels with blur > SHAKEN_PX (working resolution)
+    blur_px: float  # median blur length over shaken pixels, in input-image pixels (0 if none)
+    direction_deg: float  # dominant blur orientation in [0, 180), image x axis, y down; 0 if none
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def judge_field(field: np.ndarray, input_scale: float = 1.0, path: str = "", shaken_px: float = SHAKEN_PX) -> Verdict:
+    """Judge a field measured at working resolution.
+
+    Args:
+        field: float32 (H, W, 2) field in working-resolution pixels.
+        input_scale: input pixels per working pixel (>= 1 when the photo was reduced).
+        path: the image the field belongs to.
+        shaken_px: per-pixel threshold in working pixels.
+    """
+    u = field[..., 0].astype(np.float64).ravel()
+    v = field[..., 1].astype(np.float64).ravel()
+    mag = np.hypot(u, v)
+    if mag.size == 0:
+        raise ValueError("empty field")
+    shaken_mask = mag > shaken_px
+    shaken_fraction = float(shaken_mask.mean())
+    q = float(np.quantile(mag, AREA_QUANTILE))
+    score = min(1.0, q / (2.0 * shaken_px))
+    if shaken_mask.any():
+        blur_px = float(np.median(mag[shaken_mask])) * input_scale
+        su, sv, sm = u[shaken_mask], v[shaken_mask], mag[shaken_mask]
+        # Mean of the doubled angle weighted by length: sign-invariant.
+        c = float(np.sum((su * su - sv * sv) / sm))
+        s = float(np.sum(2.0 * su * sv / sm))
+        direction_deg = (math.degrees(0.5 * math.atan2(s, c))) % 180.0
+    else:
+        blur_px, direction_deg = 0.0, 0.0
+    return Verdict(path=path, shaken=score >= 0.5, score=round(score, 4), shaken_fraction=round(shaken_fraction, 4),
+                   blur_px=round(blur_px, 3), direction_deg=round(direction_deg, 2))
