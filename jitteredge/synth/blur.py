@@ -1,0 +1,318 @@
+"""Apply a jitter field (METHOD.md section 2): the exact line integral of the bilinear image.
+
+Each output pixel p is the mean of the sharp image along its blur segment [p - M(p)/2, p + M(p)/2],
+where the sharp image is the bilinear interpolant of its pixels, extended past the borders by
+reflection about the edge pixels (OpenCV's ``BORDER_REFLECT_101``, NumPy's ``mode="reflect"``:
+``... c b | a b c d | c b ...``). The integral is computed exactly (to float32 rounding), not sampled.
+
+How (per pixel, ``_blur_kernel``): walk the segment along its major axis a (x if |U| >= |V|, else y);
+the minor coordinate is b(a) = b0 + m (a - a0) with |m| <= 1. The grid lines a = k cut it into unit
+strips. On a strip [k, k+1] that stays inside one cell row r, the image along the segment is a
+quadratic in a and
+
+    integral over [k, k+1] = (v_k + v_{k+1}) / 2 + m (d_k - d_{k+1}) / 6,
+
+where v_k is the linear interpolation of grid column k at height b(k) (two pixels) and
+d_k = I[r + 1, k] - I[r, k] its slope. Summed over all full strips the slope terms telescope to the
+two end columns, so the interior costs one two-pixel interpolation per unit of length: the work of
+the trapezoidal rule, which this corrects to exactness. A strip that crosses a row line b_c (at most
+one, as |m| <= 1) at the fraction sigma of its length is made exact by adding
+
+    |m| / 6 * (q_k (1 - sigma)^3 + q_{k+1} sigma^3),
+
+q being the second difference of the column across the row line (I[b_c + 1] - 2 I[b_c] + I[b_c - 1]):
+the kink of the bilinear surface there. These corrections are a separate loop over the row lines
+crossed (|minor| of them), free of data-dependent branches. The two partial strips at the segment's
+ends are integrated by the closed form of a bilinear cell along a line piece (``_piece``). Work per
+pixel follows its own blur: about max(|U|, |V|) column interpolations + min(|U|, |V|) corrections.
+Accuracy is float32 rounding (about 1e-6 of the image range); ``blur_reference.py`` checks it.
+
+Images are float32 inside; channels go through the kernel three at a time (gray and 2-channel
+images are padded to three lanes with zeros).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["apply_field", "reflect_pad_px", "MAX_BLUR_FACTOR"]
+
+# Fast-math without nnan/ninf (as STUMPY does) so NaN checks stay valid in any caller.
+_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+_LANES = 3  # channels per kernel pass: RGB in one pass, more channels in groups of three
+# Longest field component accepted, as a multiple of the longer image side (plus 64 px): longer blurs
+# would only average the periodic reflection of the image, and the padded copy would grow quadratically.
+MAX_BLUR_FACTOR = 4.0
+
+_u = np.uint64  # unsigned indices: Numba then skips its negative-index wraparound code in hot loops
+_f32 = np.float32
+
+
+def reflect_pad_px(field: np.ndarray) -> int:
+    """Border (px) the padded image needs so that every segment and its bilinear neighbours fit."""
+    longest = float(np.abs(field).max()) if field.size else 0.0
+    return int(math.ceil(longest / 2.0)) + 2
+
+
+@njit(nogil=True, cache=True)
+def _reflect101(i, n):
+    """Index i folded into [0, n) by reflection about the edge pixels (n >= 2): -1 -> 1, n -> n - 2."""
+    period = 2 * (n - 1)
+    i = i % period  # Python semantics: non-negative
+    if i >= n:
+        i = period - i
+    return i
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _pad_lanes(img, c0, pad, out):
+    """Copy channels c0 .. c0 + 2 of img (H, W, C), any real dtype, into out (H + 2 pad, W + 2 pad, 3)
+    float32 with reflected borders; lanes past the last channel are zero."""
+    H, W, C = img.shape
+    Hp, Wp, L = out.shape
+    n = min(L, C - c0)
+    cols = np.empty(Wp, np.int64)
+    for j in range(Wp):
+        cols[j] = _reflect101(j - pad, W)
+    for i in prange(Hp):
+        si = _reflect101(i - pad, H)
+        for j in range(Wp):
+            sj = cols[j]
+            for lane in range(n):
+                out[i, j, lane] = img[si, sj, c0 + lane]
+            for lane in range(n, L):
+                out[i, j, lane] = 0.0
+
+
+@njit(inline="always")
+def _piece(p, smaj, smin, k, r, x0, x1, y0, y1, dt, s0, s1, s2):
+    """Add dt * (mean of the bilinear cell (k, r) along the line from (x0, y0) to (x1, y1)).
+
+    Coordinates are local to the cell (0..1, x along the major axis). Along a line the cell's
+    c00 (1-x)(1-y) + c10 x (1-y) + c01 (1-x) y + c11 x y has the exact mean given by
+    mean(x) = (x0 + x1) / 2, mean(y) = (y0 + y1) / 2, mean(x y) = (2 x0 y0 + x0 y1 + x1 y0 + 2 x1 y1) / 6.
+    """
+    mx = 0.5 * (x0 + x1)
+    my = 0.5 * (y0 + y1)
+    mxy = (2.0 * x0 * y0 + x0 * y1 + x1 * y0 + 2.0 * x1 * y1) * (1.0 / 6.0)
+    w11 = _f32(mxy * dt)
+    w10 = _f32((mx - mxy) * dt)
+    w01 = _f32((my - mxy) * dt)
+    w00 = _f32((1.0 - mx - my + mxy) * dt)
+    b00 = k * smaj + r * smin
+    b10 = b00 + smaj
+    b01 = b00 + smin
+    b11 = b10 + smin
+    s0 += w00 * p[_u(b00)] + w10 * p[_u(b10)] + w01 * p[_u(b01)] + w11 * p[_u(b11)]
+    s1 += w00 * p[_u(b00 + 1)] + w10 * p[_u(b10 + 1)] + w01 * p[_u(b01 + 1)] + w11 * p[_u(b11 + 1)]
+    s2 += w00 * p[_u(b00 + 2)] + w10 * p[_u(b10 + 2)] + w01 * p[_u(b01 + 2)] + w11 * p[_u(b11 + 2)]
+    return s0, s1, s2
+
+
+@njit(inline="always")
+def _strip(p, smaj, smin, k, a_s, a_e, a0, b0, m, inv_m, s0, s1, s2):
+    """Add the exact integral over the part [a_s, a_e] of strip [k, k+1] (split at a row crossing)."""
+    b_s = b0 + m * (a_s - a0)
+    b_e = b0 + m * (a_e - a0)
+    r_s = int(b_s)  # coordinates in the padded image are >= 1: int() is floor()
+    r_e = int(b_e)
+    if r_s == r_e:
+        return _piece(p, smaj, smin, k, r_s, a_s - k, a_e - k, b_s - r_s, b_e - r_s, a_e - a_s, s0, s1, s2)
+    b_c = max(r_s, r_e)  # the row line crossed
+    a_c = a_s + (b_c - b_s) * inv_m
+    s0, s1, s2 = _piece(p, smaj, smin, k, r_s, a_s - k, a_c - k, b_s - r_s, b_c - r_s, a_c - a_s, s0, s1, s2)
+    return _piece(p, smaj, smin, k, r_e, a_c - k, a_e - k, b_c - r_e, b_e - r_e, a_e - a_c, s0, s1, s2)
+
+
+@njit(inline="always")
+def _column(p, smaj, smin, k, b):
+    """Grid column k at minor coordinate b: the interpolated values v and the slopes d of its cell row."""
+    row = int(b)
+    f = _f32(b - row)
+    i0 = row * smin + k * smaj
+    i1 = i0 + smin
+    d0 = p[_u(i1)] - p[_u(i0)]
+    d1 = p[_u(i1 + 1)] - p[_u(i0 + 1)]
+    d2 = p[_u(i1 + 2)] - p[_u(i0 + 2)]
+    return p[_u(i0)] + f * d0, p[_u(i0 + 1)] + f * d1, p[_u(i0 + 2)] + f * d2, d0, d1, d2
+
+
+@njit(parallel=True, nogil=True, cache=True, fastmath=_FASTMATH)
+def _blur_kernel(padded, pad, field, out, n_chunks):
+    """Line-integral blur, no validation (see the module docstring for the method).
+
+    Args:
+        padded: float32 (H + 2 pad, W + 2 pad, 3) C-contiguous image with reflected borders.
+        pad: border width (px), at least ``reflect_pad_px(field)``.
+        field: float32 (H, W, 2) jitter field (U, V) in pixels.
+        out: float32 (H, W, 3), written.
+        n_chunks: rows are dealt round-robin to this many parallel chunks (the thread count; read
+            outside because ``numba.get_num_threads()`` inside a kernel prevents caching it).
+    """
+    H, W = field.shape[0], field.shape[1]
+    Wp = W + 2 * pad
+    p = padded.reshape(-1)
+    sx = 3  # flat stride of one column
+    sy = Wp * 3  # flat stride of one row
+    half = _f32(0.5)
+    two = _f32(2.0)
+    # Rows are dealt round-robin so that every thread gets long and short blurs alike.
+    for chunk in prange(n_chunks):
+        for r in range(chunk, H, n_chunks):
+            for c in range(W):
+                U = np.float64(field[r, c, 0])
+                V = np.float64(field[r, c, 1])
+                # Major axis a, minor axis b, oriented so that a increases along the segment.
+                if abs(U) >= abs(V):
+                    du = abs(U)
+                    dv = V if U >= 0.0 else -V
+                    pa = np.float64(c + pad)
+                    pb = np.float64(r + pad)
+                    smaj = sx
+                    smin = sy
+                else:
+                    du = abs(V)
+                    dv = U if V >= 0.0 else -U
+                    pa = np.float64(r + pad)
+                    pb = np.float64(c + pad)
+                    smaj = sy
+                    smin = sx
+                if du < 1e-6:  # no blur (or shorter than float32 can tell apart): the pixel itself
+                    o = (r + pad) * sy + (c + pad) * sx
+                    out[r, c, 0] = p[o]
+                    out[r, c, 1] = p[o + 1]
+                    out[r, c, 2] = p[o + 2]
+                    continue
+                m = dv / du
+                m6 = _f32(m / 6.0)
+                am6 = _f32(abs(m) / 6.0)
+                inv_m = du / dv if dv != 0.0 else 0.0
+                a0 = pa - 0.5 * du
+                a1 = pa + 0.5 * du
+                b0 = pb - 0.5 * dv
+                kf = int(a0)
+                kl = int(a1)
+                s0 = _f32(0.0)
+                s1 = _f32(0.0)
+                s2 = _f32(0.0)
+                if kf == kl:  # shorter than one strip
+                    s0, s1, s2 = _strip(p, smaj, smin, kf, a0, a1, a0, b0, m, inv_m, s0, s1, s2)
+                else:
+                    s0, s1, s2 = _strip(p, smaj, smin, kf, a0, kf + 1.0, a0, b0, m, inv_m, s0, s1, s2)
+                    s0, s1, s2 = _strip(p, smaj, smin, kl, np.float64(kl), a1, a0, b0, m, inv_m, s0, s1, s2)
+                if kl > kf + 1:
+                    # Full strips between grid columns kf+1 .. kl. (1) The strip formula summed as if
+                    # no strip crossed a row: inner columns weigh 1, the end ones 1/2, slopes telescope.
+                    b_first = b0 + m * (kf + 1 - a0)
+                    b_last = b0 + m * (kl - a0)
+                    v0, v1, v2, d0, d1, d2 = _column(p, smaj, smin, kf + 1, b_first)
+                    w0, w1, w2, e0, e1, e2 = _column(p, smaj, smin, kl, b_last)
+                    s0 += half * (v0 + w0) + m6 * (d0 - e0)
+                    s1 += half * (v1 + w1) + m6 * (d1 - e1)
+                    s2 += half * (v2 + w2) + m6 * (d2 - e2)
+                    b = b_first
+                    for k in range(kf + 2, kl):
+                        b += m
+                        row = int(b)
+                        f = _f32(b - row)
+                        i0 = row * smin + k * smaj
+                        i1 = i0 + smin
+                        s0 += p[_u(i0)] + f * (p[_u(i1)] - p[_u(i0)])
+                        s1 += p[_u(i0 + 1)] + f * (p[_u(i1 + 1)] - p[_u(i0 + 1)])
+                        s2 += p[_u(i0 + 2)] + f * (p[_u(i1 + 2)] - p[_u(i0 + 2)])
+                    # (2) Each row line b_c crossed inside strip [k, k+1], at sigma in 0..1 along it,
+                    # bends columns k and k+1 (second differences q_k, q_k1 at row b_c); adding
+                    # |m|/6 (q_k (1 - sigma)^3 + q_k1 sigma^3) makes that strip exact.
+                    r_first = int(b_first)
+                    r_last = int(b_last)
+                    for b_c in range(min(r_first, r_last) + 1, max(r_first, r_last) + 1):
+                        a_c = a0 + (b_c - b0) * inv_m
+                        k = int(a_c)
+                        sigma = _f32(a_c - k)
+                        rest = _f32(1.0) - sigma
+                        g = am6 * (rest * rest * rest)
+                        h = am6 * (sigma * sigma * sigma)
+                        j0 = (b_c - 1) * smin + k * smaj  # column k, row b_c - 1
+                        j1 = j0 + smin
+                        j2 = j1 + smin
+                        s0 += g * (p[_u(j0)] - two * p[_u(j1)] + p[_u(j2)]) + h * (p[_u(j0 + smaj)] - two * p[_u(j1 + smaj)] + p[_u(j2 + smaj)])
+                        s1 += g * (p[_u(j0 + 1)] - two * p[_u(j1 + 1)] + p[_u(j2 + 1)]) + h * (p[_u(j0 + smaj + 1)] - two * p[_u(j1 + smaj + 1)] + p[_u(j2 + smaj + 1)])
+                        s2 += g * (p[_u(j0 + 2)] - two * p[_u(j1 + 2)] + p[_u(j2 + 2)]) + h * (p[_u(j0 + smaj + 2)] - two * p[_u(j1 + smaj + 2)] + p[_u(j2 + smaj + 2)])
+                inv = _f32(1.0 / du)
+                out[r, c, 0] = s0 * inv
+                out[r, c, 1] = s1 * inv
+                out[r, c, 2] = s2 * inv
+
+
+def _check(image: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """Validate the inputs; return the field as C-contiguous float32 (H, W, 2)."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype not in (np.uint8, np.float32):
+        raise ValueError(f"image dtype must be uint8 or float32, got {image.dtype}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] < 1):
+        raise ValueError(f"image must be (H, W) or (H, W, C), got shape {image.shape}")
+    h, w = image.shape[:2]
+    if h < 2 or w < 2:
+        raise ValueError(f"image must be at least 2x2 pixels to reflect its borders, got {h}x{w}")
+    field = np.asarray(field)
+    if field.shape != (h, w, 2):
+        raise ValueError(f"field must have shape (H, W, 2) = {(h, w, 2)} to match the image, got {field.shape}")
+    if not np.issubdtype(field.dtype, np.floating) and not np.issubdtype(field.dtype, np.integer):
+        raise ValueError(f"field must be numeric, got dtype {field.dtype}")
+    field = np.ascontiguousarray(field, dtype=np.float32)
+    if not field.flags.writeable:  # a read-only array would compile a second copy of the kernel
+        field = field.copy()
+    if not np.isfinite(field).all():
+        raise ValueError("field contains NaN or infinite values")
+    limit = MAX_BLUR_FACTOR * max(h, w) + 64.0
+    longest = float(np.abs(field).max())
+    if longest > limit:
+        raise ValueError(f"field component of {longest:.1f} px is longer than the {limit:.0f} px allowed "
+                         f"for a {h}x{w} image ({MAX_BLUR_FACTOR:g} x the longer side + 64)")
+    return field
+
+
+def apply_field(image: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """Blur an image with a per-pixel jitter field (METHOD.md section 2).
+
+    Each output pixel is the exact mean of the bilinearly interpolated image along the segment
+    [p - M(p)/2, p + M(p)/2], borders reflected as ``cv2.BORDER_REFLECT_101``. (U, V) and (-U, -V)
+    give the same result; a zero vector leaves the pixel unchanged. Runs on
+    ``numba.get_num_threads()`` threads (``numba.set_num_threads`` to change) and releases the GIL.
+
+    Args:
+        image: uint8 or float32, (H, W) gray or (H, W, C), H, W >= 2. Any value range.
+        field: (H, W, 2) jitter field (U, V) in pixels, U along columns, V along rows; finite.
+
+    Returns:
+        The blurred image, same shape and dtype. uint8 is computed in float32, then rounded to
+        nearest and clipped to 0..255.
+
+    Raises:
+        ValueError: wrong image dtype or shape, image smaller than 2x2, field of the wrong shape,
+            NaN or infinite field values, or a field component longer than
+            ``MAX_BLUR_FACTOR`` x the longer image side + 64 px.
+    """
+    field = _check(image, field)
+    h, w = image.shape[:2]
+    img3 = image[:, :, None] if image.ndim == 2 else image
+    channels = img3.shape[2]
+    pad = reflect_pad_px(field)
+    padded = np.empty((h + 2 * pad, w + 2 * pad, _LANES), np.float32)
+    result = np.empty((h, w, channels), np.float32)
+    direct = channels == _LANES  # the kernel writes straight into the result
+    lanes_out = result if direct else np.empty((h, w, _LANES), np.float32)
+    for c0 in range(0, channels, _LANES):
+        _pad_lanes(img3, c0, pad, padded)
+        _blur_kernel(padded, pad, field, lanes_out, nb.get_num_threads())
+        if not direct:
+            n = min(_LANES, channels - c0)
+            result[:, :, c0:c0 + n] = lanes_out[:, :, :n]
+    if image.dtype == np.uint8:
+        result = np.clip(np.rint(result), 0, 255).astype(np.uint8)
+    return result.reshape(image.shape)
