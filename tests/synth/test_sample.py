@@ -1,0 +1,173 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from jitteredge.synth.degrade import decode_tone
+from jitteredge.synth.paths import TrajectoryConfig
+from jitteredge.synth.sample import KINDS, SampleConfig, choose_kind, crop_photo, make_sample, measure_sample_throughput
+from jitteredge.synth.sources import DeadLeavesConfig, dead_leaves
+
+ONLY = {k: {f"{o}_fraction": float(o == k) for o in ("shake", "curved", "sharp", "defocus")}
+        for k in ("shake", "curved", "sharp", "defocus")}
+BASE = SampleConfig(size_px=40, subject_fraction=0.0, trajectory=TrajectoryConfig(steps=8))
+# no realism at all: the sample is the cropped photo through the tone curve and back
+CLEAN = replace(BASE, noise=False, jpeg=False, highlight_prob=0.0, point_lights_prob=0.0, zoom=(1.0, 1.0),
+                hflip_prob=0.0, vflip_prob=0.0)
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return dead_leaves(np.random.default_rng(5), DeadLeavesConfig(size_px=64, shapes=120, max_radius_px=30.0))
+
+
+def _needs_blur(kind):
+    if kind in ("shake", "subject"):
+        pytest.importorskip("jitteredge.synth.blur")
+
+
+@pytest.mark.parametrize("kind", ["shake", "curved", "sharp", "defocus"])
+def test_each_kind_has_the_contract_shapes_and_is_seeded(photo, kind):
+    _needs_blur(kind)
+    cfg = replace(BASE, **ONLY[kind])
+    a = make_sample(photo, np.random.default_rng(1), cfg)
+    b = make_sample(photo, np.random.default_rng(1), cfg)
+    c = make_sample(photo, np.random.default_rng(2), cfg)
+    assert a.kind == kind
+    assert a.image.shape == (40, 40, 3) and a.image.dtype == np.uint8
+    assert a.field.shape == (40, 40, 2) and a.field.dtype == np.float32
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.field, b.field)
+    assert a.params == b.params
+    assert not np.array_equal(a.image, c.image)
+    if kind in ("sharp", "defocus"):
+        assert not a.field.any()
+
+
+def test_clean_sharp_sample_is_the_photo(photo):
+    cfg = replace(CLEAN, **ONLY["sharp"])
+    sample = make_sample(photo, np.random.default_rng(3), cfg)
+    x0, y0 = sample.params["crop_xy"]
+    np.testing.assert_array_equal(sample.image, photo[y0: y0 + 40, x0: x0 + 40])
+
+
+def test_sharp_samples_are_still_degraded(photo):
+    cfg = replace(BASE, **ONLY["sharp"], zoom=(1.0, 1.0), hflip_prob=0.0, vflip_prob=0.0, noise_shot=(1e-3, 1e-3), jpeg_prob=1.0)
+    sample = make_sample(photo, np.random.default_rng(3), cfg)
+    x0, y0 = sample.params["crop_xy"]
+    diff = np.abs(sample.image.astype(int) - photo[y0: y0 + 40, x0: x0 + 40])
+    assert diff.mean() > 1.0 and "jpeg_quality" in sample.params and "noise_shot" in sample.params
+
+
+def test_shaken_sample_is_blurred_along_its_field(photo):
+    _needs_blur("shake")
+    cfg = replace(CLEAN, **ONLY["shake"], blur_scale=(1.0, 1.0), mild_fraction=0.0)
+    sample = make_sample(photo, np.random.default_rng(4), cfg)
+    sharp = make_sample(photo, np.random.default_rng(4), replace(cfg, **ONLY["sharp"]))
+    assert np.hypot(sample.field[..., 0], sample.field[..., 1]).mean() > 1.0
+    grad = lambda im: np.abs(np.diff(im.astype(float), axis=1)).mean()  # noqa: E731
+    assert grad(sample.image) < 0.8 * grad(sharp.image)
+
+
+def test_blur_scale_zero_gives_zero_fields(photo):
+    for kind in ("curved", "shake"):
+        _needs_blur(kind)
+        sample = make_sample(photo, np.random.default_rng(5), replace(BASE, **ONLY[kind], blur_scale=(0.0, 0.0)))
+        assert not sample.field.any()
+
+
+def test_curved_sample_is_labelled_and_blurred(photo):
+    cfg = replace(CLEAN, **ONLY["curved"], blur_scale=(1.0, 1.0), mild_fraction=0.0)
+    sample = make_sample(photo, np.random.default_rng(6), cfg)
+    assert sample.kind == "curved" and "trajectory" in sample.params
+    assert np.hypot(sample.field[..., 0], sample.field[..., 1]).max() > 2.0
+
+
+def test_subject_motion_moves_only_a_region(photo):
+    cfg = replace(CLEAN, **ONLY["curved"], subject_fraction=1.0, blur_scale=(1.0, 1.0), mild_fraction=0.0)
+    sample = make_sample(photo, np.random.default_rng(8), cfg)
+    assert sample.kind == "subject" and sample.params["motion"] == "curved"
+    length = np.hypot(sample.field[..., 0], sample.field[..., 1])
+    assert (length == 0).mean() > 0.1 and (length > 1).mean() > 0.05
+
+
+def test_defocus_sample_is_soft_but_unshaken(photo):
+    cfg = replace(CLEAN, **ONLY["defocus"], defocus_radius_px=(4.0, 4.0), defocus_full_fraction=1.0)
+    sample = make_sample(photo, np.random.default_rng(9), cfg)
+    x0, y0 = sample.params["crop_xy"]
+    sharp = photo[y0: y0 + 40, x0: x0 + 40]
+    grad = lambda im: np.abs(np.diff(im.astype(float), axis=0)).mean()  # noqa: E731
+    assert grad(sample.image) < 0.7 * grad(sharp)
+    assert not sample.field.any()
+
+
+def test_small_photos_are_reflect_padded_never_enlarged():
+    tiny = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    crop, info = crop_photo(tiny, np.random.default_rng(0), CLEAN)
+    assert crop.shape == (40, 40, 3)
+    np.testing.assert_array_equal(crop[10:30, 5:35], tiny)  # the photo itself sits in the middle
+    assert info["crop_side_px"] == 40
+
+
+def test_zoom_reduces_and_flips_flip(photo):
+    crop, info = crop_photo(photo, np.random.default_rng(0), replace(CLEAN, zoom=(0.5, 0.7), hflip_prob=1.0))
+    assert crop.shape == (40, 40, 3) and 40 < info["crop_side_px"] <= 64 and info["hflip"]
+
+
+def test_downsample_option_box_reduces_the_source(photo):
+    cfg = replace(CLEAN, **ONLY["sharp"], downsample=2, size_px=32)
+    sample = make_sample(photo, np.random.default_rng(0), cfg)
+    half = photo.reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
+    assert np.abs(sample.image.astype(float) - half).max() <= 1.0
+
+
+def test_choose_kind_follows_the_mixture():
+    rng = np.random.default_rng(0)
+    kinds = [choose_kind(rng, SampleConfig()) for _ in range(4000)]
+    shares = {k: kinds.count(k) / len(kinds) for k in set(kinds)}
+    assert shares == pytest.approx({"shake": 0.45, "curved": 0.20, "sharp": 0.15, "defocus": 0.20}, abs=0.03)
+    with pytest.raises(ValueError):
+        choose_kind(rng, SampleConfig(shake_fraction=0, curved_fraction=0, sharp_fraction=0, defocus_fraction=0))
+
+
+def test_lights_saturate_into_streaks(photo):
+    """A boosted lamp stays white (clipped) along its streak instead of fading to grey."""
+    img = np.full((48, 48, 3), 40, np.uint8)
+    img[24, 24] = 255
+    cfg = replace(CLEAN, **ONLY["curved"], size_px=48, blur_scale=(0.5, 0.5), mild_fraction=0.0, highlight_prob=1.0,
+                  highlight_gain=(60.0, 60.0), trajectory=TrajectoryConfig(steps=2))
+    sample = make_sample(img, np.random.default_rng(1), cfg)
+    assert (sample.image == 255).all(axis=2).sum() >= 3
+    no_boost = make_sample(img, np.random.default_rng(1), replace(cfg, highlight_prob=0.0))
+    assert (no_boost.image == 255).all(axis=2).sum() < (sample.image == 255).all(axis=2).sum()
+
+
+def test_gamma_is_applied_in_linear_light():
+    """Blurring a black/white edge in linear light gives a brighter middle than blurring the stored values."""
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[:, 20:] = 255
+    cfg = replace(CLEAN, **ONLY["defocus"], gamma=(2.2, 2.2), defocus_radius_px=(6.0, 6.0), defocus_full_fraction=1.0)
+    sample = make_sample(img, np.random.default_rng(0), cfg)
+    middle = sample.image[:, 19:21].mean()
+    assert middle > 150  # a gamma-space blur would give about 128
+    assert decode_tone(np.array([middle.round()], np.uint8), 2.2)[0] == pytest.approx(0.5, abs=0.15)
+
+
+def test_config_round_trip_and_validation():
+    cfg = SampleConfig(size_px=64, gamma=(2.0, 2.4), trajectory=TrajectoryConfig(steps=9))
+    assert SampleConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown"):
+        SampleConfig.from_dict({"blurriness": 3})
+    assert set(KINDS) == {"shake", "curved", "subject", "sharp", "defocus"}
+
+
+def test_measure_sample_throughput_reports():
+    pytest.importorskip("jitteredge.synth.blur")
+    result = measure_sample_throughput(size=32, n=6, source="procedural")
+    assert result["n"] == 6 and result["samples_per_s"] > 0 and result["threads"] == 1
+    assert sum(v["count"] for v in result["kinds"].values()) == 6
+
+
+def test_rejects_non_rgb_input():
+    with pytest.raises(ValueError):
+        make_sample(np.zeros((40, 40), np.uint8), np.random.default_rng(0), BASE)
