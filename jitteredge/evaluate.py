@@ -1,0 +1,216 @@
+"""Accuracy report: the model against two baselines on a fixed synthetic test set.
+
+Samples are synthesised from held-out photos (BSDS500 test/ by default, the procedural dead-leaves
+source where BSDS500 is absent) with a fixed seed, in five groups: the strong and mild shake presets
+(METHOD.md section 1), sharp photos (zero field), defocused photos (zero field: bokeh is not shake,
+[0071]) and curved camera paths. Per group and method: the sign-invariant endpoint error (EPE, px),
+Gong's MSE after U >= 0 folding (px^2), the share of pixels whose blur exceeds the shaken threshold,
+and the share of images the verdict calls shaken. Methods: the model (any runner), the zero field,
+and the cepstral estimator of jitteredge.baselines; the "truth" row gives the shares of the labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from jitteredge.colorize import field_to_rgb
+from jitteredge.errors import JitterEdgeError
+from jitteredge.fieldcode import endpoint_error, gong_mse, magnitude
+from jitteredge.fileio import write_bytes_atomic, write_image_atomic
+from jitteredge.verdict import SHAKEN_PX, judge_field
+
+# group -> SampleConfig overrides that make every sample of one kind (no subject-only motion, and
+# the preset named is the only one drawn); blur_scale keeps its default, the training distribution.
+_ONLY = {"shake_fraction": 0.0, "curved_fraction": 0.0, "sharp_fraction": 0.0, "defocus_fraction": 0.0,
+         "subject_fraction": 0.0, "mild_fraction": 0.0}
+GROUPS: dict[str, dict] = {
+    "strong": {**_ONLY, "preset": "strong", "shake_fraction": 1.0},
+    "mild": {**_ONLY, "preset": "mild", "shake_fraction": 1.0},
+    "sharp": {**_ONLY, "sharp_fraction": 1.0},
+    "defocus": {**_ONLY, "defocus_fraction": 1.0},
+    "curved": {**_ONLY, "preset": "strong", "curved_fraction": 1.0},
+}
+METHODS = ("model", "zero", "cepstrum")
+
+
+@dataclass
+class EvalConfig:
+    model: str = "default"  # registry name or model file
+    source: str = "bsds500"  # "bsds500" (falls back to "procedural" when absent), "procedural" or a folder
+    split: str = "test"  # BSDS500 split
+    n: int = 40  # samples per group (the default run takes 30-80 s on 2 busy CPU cores)
+    seed: int = 0  # fixes photos, fields and degradations
+    out_dir: str = "jitteredge_eval"  # eval.md, eval.json, eval_samples.png
+    groups: tuple[str, ...] = tuple(GROUPS)  # which groups to run
+    size_px: int | None = None  # sample side in px (None: SampleConfig's default)
+    picture_rows: int = 5  # groups shown in eval_samples.png (each by its most blurred sample)
+    threads: int | None = 1  # inference threads; 1 because more fight Numba's synthesis threads on CPU
+    device: str = "cpu"
+
+
+def _open_eval_source(cfg: EvalConfig):
+    """(source object, its description); BSDS500 falls back to procedural photos when absent."""
+    from jitteredge.synth.sources import open_source
+
+    if cfg.source == "bsds500":
+        try:
+            return open_source(f"bsds500:{cfg.split}", seed=cfg.seed), f"bsds500:{cfg.split}"
+        except JitterEdgeError as exc:
+            print(f"jitteredge eval: {exc}; using procedural photos instead", file=sys.stderr)
+            return open_source("procedural", seed=cfg.seed), "procedural"
+    return open_source(cfg.source, seed=cfg.seed), cfg.source
+
+
+def _sample_config(group: str, size_px: int | None):
+    from jitteredge.synth.sample import SampleConfig
+
+    known = {f.name for f in dataclasses.fields(SampleConfig)}
+    overrides = {k: v for k, v in GROUPS[group].items() if k in known}
+    if size_px is not None:
+        overrides["size_px"] = int(size_px)
+    return dataclasses.replace(SampleConfig(), **overrides)
+
+
+def make_group(source, group: str, n: int, seed: int, size_px: int | None) -> list:
+    """n fixed samples (jitteredge.synth.sample.Sample) of one group, via data.make_validation_set."""
+    cfg = _sample_config(group, size_px)
+    try:
+        from jitteredge.data import make_validation_set
+    except ImportError:  # older installs: the same idea, one seeded generator per sample
+        from jitteredge.synth.sample import make_sample
+
+        out = []
+        for i in range(n):
+            rng = np.random.default_rng([seed, i])
+            out.append(make_sample(source.load(i % len(source), rng), rng, cfg))
+        return out
+    return make_validation_set(source, cfg, n, seed)
+
+
+class _Accumulator:
+    """Running sums of the per-sample metrics of one (group, method)."""
+
+    def __init__(self) -> None:
+        self.epe, self.mse, self.px_share, self.img_shaken, self.count = 0.0, 0.0, 0.0, 0, 0
+
+    def add(self, pred: np.ndarray, truth: np.ndarray) -> None:
+        self.epe += float(endpoint_error(pred, truth).mean())
+        self.mse += gong_mse(pred, truth)
+        self.px_share += float((magnitude(pred) > SHAKEN_PX).mean())
+        self.img_shaken += int(judge_field(pred).shaken)
+        self.count += 1
+
+    def result(self) -> dict:
+        n = max(self.count, 1)
+        return {"epe_px": round(self.epe / n, 4), "gong_mse_px2": round(self.mse / n, 4),
+                "shaken_pixel_share": round(self.px_share / n, 4), "shaken_image_share": round(self.img_shaken / n, 4),
+                "samples": self.count}
+
+
+def _label(image: np.ndarray, text: str, height: int = 18) -> np.ndarray:
+    strip = np.full((height, image.shape[1], 3), 255, np.uint8)
+    cv2.putText(strip, text, (3, height - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([strip, image], axis=0)
+
+
+def sample_grid(rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Picture rows of (group, photo, true field, predicted field, baseline field), same colour scale per row.
+
+    Returns:
+        uint8 RGB grid: photo | truth | model | cepstrum, one labelled row per sample.
+    """
+    out = []
+    for group, photo, truth, pred, base in rows:
+        max_px = max(4.0, float(np.quantile(magnitude(truth), 0.99)), float(np.quantile(magnitude(pred), 0.99)))
+        tiles = [photo] + [field_to_rgb(f, max_px) for f in (truth, pred, base)]
+        names = [f"{group}: photo", f"truth (full: {max_px:.0f} px)", "model", "cepstrum"]
+        gap = np.full((photo.shape[0] + 18, 4, 3), 255, np.uint8)
+        row = [x for t, name in zip(tiles, names) for x in (_label(t, name), gap)][:-1]
+        out.append(np.concatenate(row, axis=1))
+        out.append(np.full((4, out[-1].shape[1], 3), 255, np.uint8))
+    width = max(r.shape[1] for r in out)
+    out = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in out]
+    return np.concatenate(out[:-1], axis=0)
+
+
+def markdown_table(report: dict) -> str:
+    lines = [f"# jitteredge eval: {report['model']}", "",
+             f"Runner `{report['runner']}` ({report['precision']}); {report['n_per_group']} samples per group "
+             f"from `{report['source']}`, seed {report['seed']}, {report['size_px']} px; "
+             f"shaken = blur > {SHAKEN_PX:g} px. EPE and MSE are sign-invariant (M and -M blur alike).", "",
+             "| group | method | EPE (px) | Gong MSE (px²) | pixels > 2 px | images shaken |",
+             "|---|---|---:|---:|---:|---:|"]
+    for group, methods in report["groups"].items():
+        for method, m in methods.items():
+            epe = "-" if method == "truth" else f"{m['epe_px']:.3f}"
+            mse = "-" if method == "truth" else f"{m['gong_mse_px2']:.2f}"
+            lines.append(f"| {group} | {method} | {epe} | {mse} | {100 * m['shaken_pixel_share']:.1f}% | "
+                         f"{100 * m['shaken_image_share']:.1f}% |")
+    lines += ["", f"Wall time {report['seconds']:.1f} s (synthesis, model and baselines)."]
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(cfg: EvalConfig) -> dict:
+    """Run the accuracy report and write eval.md, eval.json and eval_samples.png to ``cfg.out_dir``.
+
+    Returns:
+        The report dict (also in eval.json): per group, per method: epe_px, gong_mse_px2,
+        shaken_pixel_share, shaken_image_share, samples.
+    """
+    from tqdm import tqdm
+
+    from jitteredge.baselines import estimate_field, zero_field
+    from jitteredge.infer import open_runner, predict_field
+
+    unknown = [g for g in cfg.groups if g not in GROUPS]
+    if unknown:
+        raise JitterEdgeError(f"unknown eval group(s) {unknown}; choose from {', '.join(GROUPS)}")
+    if cfg.n < 1:
+        raise JitterEdgeError(f"--n {cfg.n}: need at least one sample per group")
+    start = time.perf_counter()
+    source, source_name = _open_eval_source(cfg)
+    groups: dict[str, dict] = {}
+    picture_rows: list = []
+    size_px = None
+    with open_runner(cfg.model, threads=cfg.threads, device=cfg.device) as runner:
+        bar = tqdm(total=cfg.n * len(cfg.groups), desc="eval", unit="sample", disable=None, leave=False)
+        for group in cfg.groups:
+            samples = make_group(source, group, cfg.n, cfg.seed, cfg.size_px)
+            acc = {name: _Accumulator() for name in ("truth",) + METHODS}
+            shown = None
+            for s in samples:
+                size_px = s.image.shape[0]
+                # The sample is the working image: analysed at its own size.
+                pred = predict_field(runner, s.image, long_side=max(s.image.shape[:2])).field_input_px
+                fields = {"truth": s.field, "model": pred, "zero": zero_field(s.image),
+                          "cepstrum": estimate_field(s.image)}
+                for name, f in fields.items():
+                    acc[name].add(f, s.field)
+                # Show each group's most blurred sample (the first one where nothing is blurred).
+                blur = float(np.median(magnitude(s.field)))
+                if shown is None or blur > shown[0]:
+                    shown = (blur, (group, s.image, s.field, pred, fields["cepstrum"]))
+                bar.update(1)
+            groups[group] = {name: a.result() for name, a in acc.items()}
+            if shown is not None and len(picture_rows) < cfg.picture_rows:
+                picture_rows.append(shown[1])
+        bar.close()
+        report = {"model": str(cfg.model), "runner": runner.name, "precision": runner.precision,
+                  "source": source_name, "split": cfg.split, "n_per_group": cfg.n, "seed": cfg.seed,
+                  "size_px": size_px, "shaken_px": SHAKEN_PX, "groups": groups}
+    report["seconds"] = round(time.perf_counter() - start, 2)
+
+    out = Path(cfg.out_dir)
+    write_bytes_atomic(out / "eval.json", (json.dumps(report, indent=2) + "\n").encode())
+    write_bytes_atomic(out / "eval.md", markdown_table(report).encode())
+    if picture_rows:
+        write_image_atomic(out / "eval_samples.png", sample_grid(picture_rows))
+    return report

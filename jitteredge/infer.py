@@ -1,0 +1,117 @@
+"""Open a model by name or path, and run it on one photo.
+
+``open_runner`` picks the backend from the file suffix (.pt -> PyTorch, .onnx/.ort -> ONNX Runtime,
+.engine/.plan -> TensorRT) and returns a runner (jitteredge.runners.Runner, a context manager).
+``predict_field`` takes a photo of any size to its jitter field: reduce to the working size
+(never enlarge), pad, run, crop, map back to input pixels.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from jitteredge.errors import JitterEdgeError
+from jitteredge.fieldcode import decode_field
+from jitteredge.preprocess import WorkingSize, code_to_input_field, prepare
+from jitteredge.runners import Runner
+
+TORCH_SUFFIXES = (".pt", ".pth")
+ONNX_SUFFIXES = (".onnx", ".ort")
+TENSORRT_SUFFIXES = (".engine", ".plan")
+MODEL_SUFFIXES = TORCH_SUFFIXES + ONNX_SUFFIXES + TENSORRT_SUFFIXES
+DEFAULT_MODEL = "default"  # registry name of the shipped weights (jitteredge.weights)
+
+
+def resolve_model_path(model: str | os.PathLike) -> Path:
+    """A registry name ("default") or a path -> an existing model file.
+
+    Raises:
+        JitterEdgeError: unknown name, missing file, or a suffix no backend reads.
+    """
+    text = os.fspath(model)
+    path = Path(text)
+    looks_like_path = path.suffix.lower() in MODEL_SUFFIXES or path.exists() or "/" in text or os.sep in text
+    if not looks_like_path:
+        try:
+            from jitteredge.weights import resolve_model
+        except ImportError:
+            raise JitterEdgeError(f"model {text!r}: this install has no model registry; "
+                                  f"give a model file ({', '.join(MODEL_SUFFIXES)})") from None
+        try:
+            path = Path(resolve_model(text))
+        except (KeyError, ValueError, FileNotFoundError) as exc:
+            raise JitterEdgeError(f"model {text!r}: {exc}") from None
+    if not path.exists():
+        raise JitterEdgeError(f"{path}: no such model file")
+    if path.is_dir():
+        raise JitterEdgeError(f"{path}: is a folder, not a model file")
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise JitterEdgeError(f"{path}: unknown model type '{path.suffix}' (expected one of {', '.join(MODEL_SUFFIXES)})")
+    return path
+
+
+def open_runner(model: str | os.PathLike = DEFAULT_MODEL, threads: int | None = None, device: str = "cpu") -> Runner:
+    """A runner for ``model``; use it as ``with open_runner(...) as runner:``.
+
+    Args:
+        model: registry name ("default") or path to .pt / .onnx / .ort / .engine / .plan.
+        threads: CPU threads for inference (None: the backend's default).
+        device: "cpu" or "cuda" (TensorRT always runs on CUDA).
+    """
+    path = resolve_model_path(model)
+    suffix = path.suffix.lower()
+    if suffix in TORCH_SUFFIXES:
+        from jitteredge.runners.torch_runner import TorchRunner
+
+        return TorchRunner(path, threads=threads, device=device)
+    if suffix in ONNX_SUFFIXES:
+        from jitteredge.runners.onnx_runner import OnnxRunner
+
+        return OnnxRunner(path, threads=threads, device=device)
+    try:
+        from jitteredge.runners.tensorrt_runner import TensorRTRunner
+    except ImportError as exc:
+        raise JitterEdgeError(f"{path}: this install has no TensorRT runner ({exc})") from None
+    return TensorRTRunner(path, threads=threads, device=device)  # runs on CUDA whatever ``device`` says
+
+
+@dataclass
+class Prediction:
+    field_input_px: np.ndarray  # float32 (H, W, 2), the input photo's size, input pixels
+    field_working_px: np.ndarray  # float32 (h, w, 2), working size (padding cropped), working pixels
+    size: WorkingSize  # how the photo was reduced and padded
+
+
+def _fit_long_side(height: int, width: int, long_side: int, fixed_hw: tuple[int, int] | None) -> int:
+    """Shrink ``long_side`` until the working size fits a static-shape model's input."""
+    if fixed_hw is None:
+        return long_side
+    scale = min(1.0, fixed_hw[0] / height, fixed_hw[1] / width)
+    return max(1, min(long_side, int(max(height, width) * scale)))
+
+
+def predict_field(runner: Runner, rgb: np.ndarray, long_side: int | None = None) -> Prediction:
+    """Run ``runner`` on one photo.
+
+    Args:
+        runner: an active runner.
+        rgb: uint8 (H, W, 3) RGB photo, any size.
+        long_side: working long side in pixels (None: the model's own, runner.working_long_side).
+            Photos already smaller are analysed at their own size, never enlarged.
+    """
+    height, width = rgb.shape[:2]
+    long_side = _fit_long_side(height, width, int(long_side or runner.working_long_side), runner.fixed_hw)
+    x, size = prepare(rgb, long_side)
+    if runner.fixed_hw is not None and tuple(x.shape[2:]) != tuple(runner.fixed_hw):
+        # Static-shape export: pad on to its size; the padding is cropped off below.
+        fh, fw = runner.fixed_hw
+        x = np.pad(x, ((0, 0), (0, 0), (0, fh - x.shape[2]), (0, fw - x.shape[3])), mode="symmetric")
+    code = runner.predict(x)[0].transpose(1, 2, 0)  # (PH, PW, 2)
+    scale = runner.code_scale_px
+    working = decode_field(code[: size.height, : size.width], scale)
+    field = code_to_input_field(code, size, (height, width), scale)
+    return Prediction(field_input_px=field, field_working_px=working, size=size)

@@ -1,0 +1,106 @@
+"""The jitter picture: a photo with its field drawn over it, for a person to look at.
+
+Colour (jitteredge.colorize.overlay): hue = blur orientation, brightness and opacity = blur length.
+Over it, a grid of short line segments centred on their grid points: segments rather than arrows
+because M and -M blur alike (METHOD.md section 1), each as long as the local blur relative to the
+colour scale. A banner below holds the colour-wheel legend and the verdict.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from jitteredge.colorize import field_to_rgb, overlay
+from jitteredge.verdict import Verdict
+
+DISPLAY_LONG_SIDE = 1600  # px; larger photos are drawn reduced (the picture is for looking at)
+GRID_CELLS = 24  # segments along the long side
+MIN_SEGMENT_CELL = 0.25  # segments shorter than this share of the grid spacing are left out (sharp areas stay clean)
+
+
+def color_wheel(diameter_px: int, max_px: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """The legend: colour of a blur of each orientation (angle) and length (radius).
+
+    Returns:
+        (uint8 (D, D, 3) RGB wheel, bool (D, D) mask of the disc).
+    """
+    r = (diameter_px - 1) / 2.0
+    yy, xx = np.mgrid[0:diameter_px, 0:diameter_px].astype(np.float64)
+    dx, dy = (xx - r) / r, (yy - r) / r  # y down, like the image
+    field = np.stack([dx, dy], axis=-1) * max_px
+    return field_to_rgb(field, max_px), np.hypot(dx, dy) <= 1.0
+
+
+def _draw_segments(canvas: np.ndarray, field_disp: np.ndarray, max_px: float, cells: int) -> None:
+    """Centred segments over ``canvas`` (in place); ``field_disp`` is at canvas size, input pixels."""
+    h, w = canvas.shape[:2]
+    spacing = max(8.0, max(h, w) / cells)
+    half_max = 0.45 * spacing
+    thick = max(1, int(round(spacing / 24)))
+    for cy in np.arange(spacing / 2, h, spacing):
+        for cx in np.arange(spacing / 2, w, spacing):
+            u, v = field_disp[int(cy), int(cx)]
+            length = float(np.hypot(u, v))
+            half = half_max * min(1.0, length / max_px)
+            if 2 * half < max(2.0, MIN_SEGMENT_CELL * spacing):
+                continue
+            du, dv = u / length * half, v / length * half
+            p0 = (int(round((cx - du) * 16)), int(round((cy - dv) * 16)))  # 4 fractional bits
+            p1 = (int(round((cx + du) * 16)), int(round((cy + dv) * 16)))
+            cv2.line(canvas, p0, p1, (0, 0, 0), thick + 1 + thick // 2, cv2.LINE_AA, shift=4)
+            cv2.line(canvas, p0, p1, (255, 255, 255), thick, cv2.LINE_AA, shift=4)
+
+
+def verdict_text(verdict: Verdict) -> str:
+    state = "SHAKEN" if verdict.shaken else "sharp"
+    if verdict.blur_px > 0:
+        return (f"{state}  score {verdict.score:.2f}  shaken {100 * verdict.shaken_fraction:.1f}%  "
+                f"blur {verdict.blur_px:.1f} px at {verdict.direction_deg:.0f} deg")
+    return f"{state}  score {verdict.score:.2f}  no pixel blurred over the threshold"
+
+
+def draw_jitter(photo_rgb: np.ndarray, field_px: np.ndarray, verdict: Verdict | None = None, max_px: float = 10.0,
+                display_long_side: int = DISPLAY_LONG_SIDE, cells: int = GRID_CELLS) -> np.ndarray:
+    """Draw a field over its photo.
+
+    Args:
+        photo_rgb: uint8 (H, W, 3) RGB.
+        field_px: float32 (H, W, 2) field in the photo's pixels (any size: it is sampled to the photo).
+        verdict: printed in the banner when given.
+        max_px: blur length (field units) drawn at full colour and full segment length.
+        display_long_side: the picture's long side at most, in pixels.
+        cells: grid segments along the long side.
+
+    Returns:
+        uint8 (h + banner, w, 3) RGB picture.
+    """
+    h0, w0 = photo_rgb.shape[:2]
+    scale = min(1.0, display_long_side / max(h0, w0))
+    h, w = max(1, round(h0 * scale)), max(1, round(w0 * scale))
+    photo = photo_rgb if (h, w) == (h0, w0) else cv2.resize(photo_rgb, (w, h), interpolation=cv2.INTER_AREA)
+    # Nearest sampling never averages M with -M; the field is smooth, so nothing is lost at display size.
+    field = field_px if field_px.shape[:2] == (h, w) else cv2.resize(
+        np.ascontiguousarray(field_px, dtype=np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+    canvas = np.ascontiguousarray(overlay(photo, field, max_px))
+    _draw_segments(canvas, field, max_px, cells)
+
+    # Banner: wheel legend at the left, verdict and scale text beside it.
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    font_scale = max(0.35, min(0.8, w / 900))
+    line_h = int(round(28 * font_scale)) + 4
+    banner_h = max(2 * line_h + 8, 40)
+    d = banner_h - 8
+    banner = np.full((banner_h, w, 3), 24, np.uint8)
+    wheel, disc = color_wheel(d, max_px)
+    x0 = 4
+    if w >= d + 8:
+        region = banner[4:4 + d, x0:x0 + d]
+        region[disc] = wheel[disc]
+        x0 += d + 8
+    lines = [verdict_text(verdict) if verdict else "",
+             f"colour: blur orientation; brightness, line: length up to {max_px:.0f} px"]
+    for k, text in enumerate(lines):
+        if text:
+            cv2.putText(banner, text, (x0, 4 + line_h * (k + 1) - 6), font, font_scale, (240, 240, 240), 1, cv2.LINE_AA)
+    return np.concatenate([canvas, banner], axis=0)

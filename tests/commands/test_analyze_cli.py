@@ -1,0 +1,93 @@
+"""`jitteredge analyze` end to end on tiny images: files written, JSON on stdout, exit statuses."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from jitteredge import cli
+from jitteredge.model import build_model
+
+
+@pytest.fixture(autouse=True)
+def analyze_verb_only(monkeypatch):
+    """Test the verb through cli.main without importing the other verbs' modules."""
+    monkeypatch.setattr(cli, "COMMANDS", ("analyze",))
+
+
+def main(argv):
+    return cli.main(argv)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "edge.pt"
+    torch.manual_seed(0)
+    model = build_model("edge")
+    torch.save({"format": "jitteredge-checkpoint", "version": 1, "model": model.state_dict(),
+                "model_config": model.config.to_dict(), "train_config": {}, "step": 0, "metrics": {},
+                "jitteredge_version": "test"}, path)
+    return path
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "one.jpg"), rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    cv2.imwrite(str(folder / "two.png"), rng.integers(0, 256, (33, 21, 3), dtype=np.uint8))
+    return folder
+
+
+def test_json_output_and_files(checkpoint, photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["analyze", str(photos), "--model", str(checkpoint), "--out", str(out), "--json", "--long-side", "32"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    verdicts = json.loads(captured.out)  # stdout holds the JSON array and nothing else
+    assert [v["path"] for v in verdicts] == [str(photos / "one.jpg"), str(photos / "two.png")]
+    assert set(verdicts[0]) == {"path", "shaken", "score", "shaken_fraction", "blur_px", "direction_deg"}
+    flow = np.load(out / "one.flow.npy")
+    assert flow.shape == (48, 64, 2) and flow.dtype == np.float32
+    assert np.load(out / "two.flow.npy").shape == (33, 21, 2)
+    picture = cv2.imread(str(out / "one.jitter.png"))
+    assert picture is not None and picture.shape[1] == 64
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_human_lines(checkpoint, photos, tmp_path, capsys):
+    rc = main(["analyze", str(photos / "one.jpg"), "--model", str(checkpoint), "--out", str(tmp_path / "o")])
+    captured = capsys.readouterr()
+    assert rc == 0
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(str(photos / "one.jpg") + ":") and "score" in lines[0]
+
+
+def test_bad_images_are_reported_and_the_batch_goes_on(checkpoint, photos, tmp_path, capsys):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), np.zeros((10, 10, 3), np.uint8))
+    rc = main(["analyze", str(bad), str(photos / "one.jpg"), str(tiny), "--model", str(checkpoint),
+               "--out", str(tmp_path / "o"), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert [v["path"] for v in json.loads(captured.out)] == [str(photos / "one.jpg")]
+    err = captured.err.strip().splitlines()
+    assert len(err) == 2 and "bad.jpg" in err[0] and "tiny.png" in err[1] and "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("model", ["notours", "missing"])
+def test_model_problems_exit_2(photos, tmp_path, capsys, model):
+    path = tmp_path / "model.pt"
+    if model == "notours":
+        path.write_bytes(b"random bytes")
+    rc = main(["analyze", str(photos), "--model", str(path), "--out", str(tmp_path / "o")])
+    captured = capsys.readouterr()
+    assert rc == 2 and "model.pt" in captured.err and captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
