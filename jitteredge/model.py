@@ -7,16 +7,20 @@ patent's skip connections), then a head at 1/4 resolution and a fixed-shape tran
 the network does little work at full resolution; that is what keeps the `edge` preset fast.
 
 Output: (N, 2, H, W) doubled-angle code of the field (jitteredge.fieldcode) for head="regression",
-or (N, K, H, W) logits over K discretised codes for head="classes". Input: (N, 3, H, W), H and W
-multiples of 16.
+or (N, K, H/4, W/4) logits over K discretised codes for head="classes" (the softmax expectation of
+the class codes is upsampled instead of K logit maps: 70x less work at full resolution). Either way
+``predict_code(x)`` gives the (N, 2, H, W) code. Input: (N, 3, H, W), H and W multiples of 16.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+from jitteredge.fieldcode import CODE_SCALE_PX
 
 
 @dataclass
@@ -28,7 +32,16 @@ class ModelConfig:
     bottleneck_widths: tuple[int, int] = (64, 96)  # at 1/8, then at 1/16 after a fourth pooling
     dec_widths: tuple[int, int] = (48, 32)  # decoder widths at 1/8 and 1/4
     head: str = "regression"  # "regression" (squared loss, claim 5) or "classes" (softmax, Gong)
-    num_classes: int = 0  # classes for head="classes"; 0 for regression
+    num_classes: int = 0  # classes for head="classes" (0: 1 + magnitude_bins * orientation_bins); 0 for regression
+    magnitude_bins: int = 12  # head="classes": nonzero blur lengths, spaced finer near zero
+    orientation_bins: int = 12  # head="classes": blur orientations over [0, 180) degrees
+    class_max_px: float = 40.0  # head="classes": longest blur length class (px)
+
+    def __post_init__(self):
+        if self.head not in ("regression", "classes"):
+            raise ValueError(f"unknown head {self.head!r}; choose 'regression' or 'classes'")
+        if self.head == "classes" and self.num_classes == 0:
+            self.num_classes = 1 + self.magnitude_bins * self.orientation_bins
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,6 +65,25 @@ PRESETS: dict[str, ModelConfig] = {
     "paper": ModelConfig(preset="paper", enc_widths=(86, 256, 512), convs_per_stage=2,
                          bottleneck_widths=(512, 512), dec_widths=(256, 128)),
 }
+
+
+def class_codes(config: ModelConfig, code_scale_px: float = CODE_SCALE_PX) -> torch.Tensor:
+    """The code of every class of head="classes": float32 (K, 2), divided by ``code_scale_px``.
+
+    Class 0 is "no blur"; then ``magnitude_bins`` lengths r_m = class_max_px * (m / M) ** 1.5 (finer
+    near zero, where the 2 px shaken threshold lies) times ``orientation_bins`` orientations over
+    [0, 180) degrees, placed on the doubled-angle code (jitteredge.fieldcode), which makes the classes
+    sign-invariant like Gong's U >= 0 folding but without his seam at U = 0.
+    """
+    m_bins, o_bins = config.magnitude_bins, config.orientation_bins
+    if config.num_classes != 1 + m_bins * o_bins:
+        raise ValueError(f"num_classes {config.num_classes} != 1 + {m_bins} * {o_bins}")
+    radii = config.class_max_px * (torch.arange(1, m_bins + 1, dtype=torch.float64) / m_bins) ** 1.5
+    doubled = 2.0 * math.pi * torch.arange(o_bins, dtype=torch.float64) / o_bins  # 2 phi
+    r = radii[:, None].expand(m_bins, o_bins)
+    codes = torch.stack([r * torch.cos(doubled)[None], r * torch.sin(doubled)[None]], dim=-1).reshape(-1, 2)
+    codes = torch.cat([torch.zeros(1, 2, dtype=torch.float64), codes], dim=0) / code_scale_px
+    return codes.float()
 
 
 def conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
@@ -100,7 +132,10 @@ class JitterNet(nn.Module):
         if out_ch < 2:
             raise ValueError("head='classes' needs num_classes >= 2")
         self.head = nn.Conv2d(d4, out_ch, 1)
-        self.upsample = bilinear_upsampler(out_ch, 4)
+        self.upsample = bilinear_upsampler(2, 4)  # the code, for both heads
+        if c.head == "classes":
+            # Derived from the config, so not part of the state_dict.
+            self.register_buffer("class_codes", class_codes(c), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pool1 = self.pool(self.stage1(x))
@@ -110,7 +145,36 @@ class JitterNet(nn.Module):
         b16 = self.bottleneck16(self.pool(b8))
         y = self.fuse8(torch.cat([self.up16(b16), b8, pool3], dim=1))
         y = self.fuse4(torch.cat([self.up8(y), pool2], dim=1))
-        return self.upsample(self.head(y))
+        out = self.head(y)
+        return self.upsample(out) if self.config.head == "regression" else out
+
+    def to_code(self, output: torch.Tensor) -> torch.Tensor:
+        """forward() output -> (N, 2, H, W) code: identity for regression; for head="classes" the
+        softmax expectation of the class codes at 1/4 resolution (continuous, so sub-bin lengths
+        survive), upsampled to the input size."""
+        if self.config.head == "regression":
+            return output
+        return self.upsample(self.expected_code(output))
+
+    def expected_code(self, logits: torch.Tensor) -> torch.Tensor:
+        """(N, K, h, w) class logits -> (N, 2, h, w) softmax expectation of the class codes."""
+        prob = torch.softmax(logits.float(), dim=1)
+        return torch.einsum("nkhw,kc->nchw", prob, self.class_codes)
+
+    def predict_code(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) normalised input -> (N, 2, H, W) code, whatever the head."""
+        return self.to_code(self(x))
+
+
+class CodeOutput(nn.Module):
+    """Wraps a JitterNet so forward() always returns the (N, 2, H, W) code (for export and runners)."""
+
+    def __init__(self, net: JitterNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.predict_code(x)
 
 
 def build_model(config: ModelConfig | str = "edge") -> JitterNet:
