@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 HELP = "Map the camera shake in photos: per-pixel jitter field, a picture of it, and a verdict."
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="photos or folders of photos")
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="photos or folders of photos")
+    parser.add_argument("--demo", action="store_true",
+                        help="also analyse built-in demo photos (sharp, shaken, curved shake, bokeh), written to OUT/demo_photos")
     g = parser.add_argument_group("model")
     g.add_argument("--model", default="default", help="registry name or model file (.pt, .onnx, .ort, .engine, .plan)")
     g.add_argument("--long-side", type=int, default=None,
@@ -39,10 +42,21 @@ def run(args: argparse.Namespace) -> int:
         raise JitterEdgeError(f"--long-side {args.long_side}: must be at least 16 px")
     if args.threads is not None and args.threads < 1:
         raise JitterEdgeError(f"--threads {args.threads}: must be at least 1")
+    images = list(args.images)
+    if args.demo:
+        from jitteredge.demo import write_demo_photos
+
+        demo = write_demo_photos(Path(args.out) / "demo_photos")
+        if not args.json:
+            truth = ", ".join(f"{p.stem} {blur:.1f} px" for p, blur in demo)
+            print(f"demo photos in {Path(args.out) / 'demo_photos'}/ (true median blur: {truth})", file=sys.stderr)
+        images += [str(p) for p, _ in demo]
+    if not images:
+        raise JitterEdgeError("no IMAGE given (name photos or folders, or use --demo)")
     cfg = AnalyzeConfig(model=args.model, out_dir=args.out, long_side=args.long_side, threads=args.threads,
                         device=args.device, write_outputs=not args.no_write)
     verdicts, failed = [], 0
-    for result in iter_analyze(cfg, args.images):
+    for result in iter_analyze(cfg, images):
         if result.error:
             failed += 1
             tqdm.write(f"jitteredge analyze: {result.error}", file=sys.stderr)
