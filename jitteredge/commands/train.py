@@ -1,0 +1,124 @@
+"""`jitteredge train`: flags (or a --config YAML/JSON file) -> TrainConfig -> jitteredge.train.train."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from jitteredge.errors import JitterEdgeError
+
+HELP = "Train the jitter network on synthetic camera shake (Adam, on-the-fly synthesis, resumable)."
+
+# flag dest -> TrainConfig field, for flags whose name differs from the field.
+_RENAMES = {"out": "out_dir", "model": "model_preset", "preset": "jitter_preset", "batch": "batch_size",
+            "crop": "crop_px", "val_size": "val_size_px", "val_samples": "val_per_group"}
+
+
+def add_args(parser: argparse.ArgumentParser) -> None:
+    # Defaults are None so that a --config file can supply them; TrainConfig holds the real defaults.
+    d = _defaults()
+    g = parser.add_argument_group("run")
+    g.add_argument("--config", metavar="FILE", help="YAML or JSON file of TrainConfig fields used as defaults")
+    g.add_argument("--out", metavar="DIR", help=f"run folder: checkpoints, log.csv, config.json (default {d.out_dir})")
+    g.add_argument("--resume", action="store_true", default=None, help="continue from DIR/last.pt when it exists")
+    g.add_argument("--steps", type=int, help=f"optimizer steps (default {d.steps})")
+    g.add_argument("--max-minutes", type=float, help="stop (validate, save) after this much training time; 0 = no limit")
+    g = parser.add_argument_group("model")
+    g.add_argument("--model", choices=("edge", "paper"), help=f"network preset (default {d.model_preset})")
+    g.add_argument("--head", choices=("regression", "classes"), help=f"output head (default {d.head})")
+    g = parser.add_argument_group("data")
+    g.add_argument("--source", metavar="SRC", help=f"training photos: procedural, bsds500 or a folder (default {d.source})")
+    g.add_argument("--val-source", metavar="SRC", help="validation photos: auto (bsds500 val when present, else procedural), procedural, bsds500 or a folder")
+    g.add_argument("--preset", choices=("strong", "mild"), help=f"camera-shake ranges (default {d.jitter_preset})")
+    g.add_argument("--sharp-fraction", type=float, help="share of sharp zero-field samples")
+    g.add_argument("--defocus-fraction", type=float, help="share of defocused zero-field samples")
+    g.add_argument("--curved-fraction", type=float, help="share of curved-path shake samples")
+    g.add_argument("--crop", type=int, help=f"training sample side in px, multiple of 16 (default {d.crop_px})")
+    g.add_argument("--reuse", type=int, help=f"steps each synthesised batch is used for, flipped/transposed (default {d.reuse})")
+    g = parser.add_argument_group("optimisation")
+    g.add_argument("--batch", type=int, help=f"samples per step (per GPU) (default {d.batch_size})")
+    g.add_argument("--lr", type=float, help=f"peak Adam learning rate (default {d.lr})")
+    g.add_argument("--zero-weight", type=float, help=f"false-shake penalty weight, 0 = plain squared loss (default {d.zero_weight})")
+    g = parser.add_argument_group("validation")
+    g.add_argument("--val-every", type=int, help=f"steps between validations (default {d.val_every})")
+    g.add_argument("--val-samples", type=int, help=f"validation samples per group (default {d.val_per_group})")
+    g.add_argument("--val-size", type=int, help=f"validation sample side in px (default {d.val_size_px})")
+    g = parser.add_argument_group("machine")
+    g.add_argument("--device", help=f"auto, cpu, cuda or cuda:N (default {d.device})")
+    g.add_argument("--workers", type=int, help=f"DataLoader worker processes (default {d.workers})")
+    g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    g.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"), help=f"CUDA mixed precision (default {d.amp})")
+    g.add_argument("--seed", type=int, help=f"seed for data, validation set and weights (default {d.seed})")
+    g.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
+
+
+def _defaults():
+    from jitteredge.train import TrainConfig
+
+    return TrainConfig()
+
+
+def _read_config_file(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise JitterEdgeError(f"{p}: no such config file")
+    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise JitterEdgeError(f"{p}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    else:
+        try:
+            import yaml
+        except ImportError:
+            raise JitterEdgeError(f"{p}: reading YAML needs pyyaml (pip install pyyaml), or use a .json file") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise JitterEdgeError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise JitterEdgeError(f"{p}: expected a mapping of training settings")
+    return data
+
+
+def build_config(args: argparse.Namespace):
+    """Config file values, then flags given on the command line, over TrainConfig's defaults."""
+    from jitteredge.train import TrainConfig
+
+    values = _read_config_file(args.config) if args.config else {}
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    for dest, value in vars(args).items():
+        if value is None or dest.startswith("_") or dest in ("config", "command"):
+            continue
+        key = _RENAMES.get(dest, dest)
+        if key in names:
+            values[key] = value
+    cfg = TrainConfig.from_dict(values)
+    cfg.validate()
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    from jitteredge.train import train
+
+    cfg = build_config(args)
+    result = train(cfg)
+    if int(__import__("os").environ.get("RANK", "0")) != 0:
+        return 0
+    m = result.best_metrics or result.metrics
+    print(f"at step {result.step}: this call trained {result.wall_s / 60:.1f} min ({result.samples_per_s:.1f} samples/s)")
+    if m:
+        label = "best validation (this call)" if result.best_metrics else "last validation"
+        print(f"{label}: score {m['score']:.3f}, EPE strong {m['strong/epe']:.2f} px (zero field "
+              f"{m['strong/zero_epe']:.2f}), mild {m['mild/epe']:.2f} px ({m['mild/zero_epe']:.2f}), shaken share "
+              f"defocus {100 * m['defocus/shaken_share']:.2f}%, sharp {100 * m['sharp/shaken_share']:.2f}%")
+    best = result.best or result.last
+    print(f"checkpoint: {best}  (log: {result.out_dir / 'log.csv'})")
+    print(f"next: jitteredge analyze --model {best} photo.jpg", file=sys.stderr)
+    return 0

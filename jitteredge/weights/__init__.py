@@ -1,0 +1,55 @@
+"""Shipped weights by name: the one place that maps model names to files.
+
+``edge_default.pt`` is the `edge` network trained by ``jitteredge train``; ``edge_default.json``
+beside it records how (command, data, steps, hardware, wall time) and its validation metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from jitteredge.errors import JitterEdgeError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+
+# name -> file in this folder
+REGISTRY: dict[str, str] = {
+    "default": "edge_default.pt",
+    "edge-default": "edge_default.pt",
+}
+
+
+def resolve_model(name_or_path: str | os.PathLike = "default") -> Path:
+    """A registered name ("default", "edge-default") or a path -> existing file Path.
+
+    Raises:
+        JitterEdgeError: unknown name that is not a file either, or a registered file that is missing
+            (e.g. an install without the shipped weights).
+    """
+    text = str(name_or_path)
+    if text in REGISTRY:
+        path = WEIGHTS_DIR / REGISTRY[text]
+        if not path.is_file():
+            raise JitterEdgeError(f"{path}: shipped model {text!r} is missing from this install; "
+                                  "train one with `jitteredge train` and pass its path")
+        return path
+    path = Path(text).expanduser()
+    if not path.exists():
+        names = ", ".join(sorted(REGISTRY))
+        raise JitterEdgeError(f"{path}: no such model file (registered names: {names})")
+    if path.is_dir():
+        raise JitterEdgeError(f"{path}: is a folder, not a model file")
+    return path
+
+
+def model_card(name_or_path: str | os.PathLike = "default") -> dict:
+    """The JSON card beside a model file (same name, .json), or {} when there is none."""
+    card = resolve_model(name_or_path).with_suffix(".json")
+    if not card.is_file():
+        return {}
+    try:
+        return json.loads(card.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise JitterEdgeError(f"{card}: not valid JSON ({exc.msg})") from None

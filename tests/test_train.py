@@ -1,0 +1,187 @@
+import csv
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from jitteredge.checkpoint import load_checkpoint, make_payload, read_payload, save_checkpoint, strip_for_release
+from jitteredge.errors import JitterEdgeError
+from jitteredge.fieldcode import CODE_SCALE_PX, encode_field
+from jitteredge.losses import LossConfig, false_shake_penalty, regression_loss
+from jitteredge.model import PRESETS, build_model
+from jitteredge.train import IndexSampler, TrainConfig, dihedral, lr_at, train
+
+# A run small enough for a unit test: 32 px procedural samples, batch 2, one validation sample per group.
+TINY = dict(source="procedural", val_source="procedural", crop_px=32, batch_size=2, val_size_px=32, val_per_group=1,
+            workers=0, threads=1, progress=False, log_every=1, warmup_steps=2)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def _weights(path):
+    return {k: v.clone() for k, v in read_payload(path)["model"].items()}
+
+
+# ---------------------------------------------------------------------------------------- checkpoint
+
+def test_checkpoint_round_trip(tmp_path):
+    net = build_model("edge").eval()
+    payload = make_payload(net, {"steps": 5}, step=5, metrics={"score": 0.5})
+    path = save_checkpoint(tmp_path / "c.pt", payload)
+    loaded, meta = load_checkpoint(path)
+    assert meta["step"] == 5 and meta["metrics"] == {"score": 0.5} and meta["train_config"] == {"steps": 5}
+    assert loaded.config == net.config and not loaded.training
+    x = torch.randn(1, 3, 32, 48)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net(x))
+    assert not list(tmp_path.glob("*.tmp*"))  # the atomic write leaves no temporary behind
+
+
+def test_release_checkpoint_in_fp16_loads_close(tmp_path):
+    net = build_model("edge").eval()
+    payload = make_payload(net, {}, 1, {}, optimizer={"state": {}}, rng={"torch": torch.get_rng_state()})
+    small = strip_for_release(payload, half=True)
+    assert "optimizer" not in small and "rng" not in small
+    save_checkpoint(tmp_path / "s.pt", small)
+    loaded, _ = load_checkpoint(tmp_path / "s.pt")
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), net(x), atol=2e-2)
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder", "random", "state_dict", "other_dict", "wrong_weights"])
+def test_load_checkpoint_rejects_files_that_are_not_ours(tmp_path, kind):
+    path = tmp_path / "bad.pt"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "random":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    elif kind == "state_dict":
+        torch.save(build_model("edge").state_dict(), path)
+    elif kind == "other_dict":
+        torch.save({"format": "someone-else", "model": {}}, path)
+    elif kind == "wrong_weights":
+        payload = make_payload(build_model("edge"), {}, 0, {})
+        payload["model_config"] = PRESETS["paper"].to_dict()
+        torch.save(payload, path)
+    with pytest.raises(JitterEdgeError, match="bad.pt"):
+        load_checkpoint(path)
+
+
+# ---------------------------------------------------------------------------------------- pieces
+
+@pytest.mark.parametrize("op", range(8))
+def test_dihedral_maps_the_code_like_the_field(op):
+    rng = np.random.default_rng(op)
+    field = rng.normal(0, 5, (16, 16, 2)).astype(np.float32)
+    image = rng.normal(size=(3, 16, 16)).astype(np.float32)
+    # the same transform on the field itself: transpose swaps U and V, a flip negates the flipped axis
+    f = field.copy()
+    im = image.copy()
+    if op & 1:
+        f = f.transpose(1, 0, 2)[..., ::-1]
+        im = im.transpose(0, 2, 1)
+    if op & 2:
+        f = f[:, ::-1] * np.array([-1, 1], np.float32)
+        im = im[..., ::-1]
+    if op & 4:
+        f = f[::-1] * np.array([1, -1], np.float32)
+        im = im[:, ::-1]
+    code = torch.from_numpy(encode_field(field).transpose(2, 0, 1).copy())[None]
+    out_image, out_code = dihedral(torch.from_numpy(image)[None], code, np.array([op]))
+    np.testing.assert_allclose(out_code[0].numpy().transpose(1, 2, 0), encode_field(np.ascontiguousarray(f)), atol=1e-6)
+    np.testing.assert_array_equal(out_image[0].numpy(), im)
+
+
+def test_lr_schedule_warms_up_and_decays():
+    cfg = TrainConfig(steps=100, lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
+    assert lr_at(0, cfg) == pytest.approx(1e-4)
+    assert lr_at(9, cfg) == pytest.approx(1e-3)
+    assert lr_at(100, cfg) == pytest.approx(1e-4)
+    assert lr_at(30, cfg) > lr_at(60, cfg) > lr_at(90, cfg)
+    timed = dataclasses.replace(cfg, steps=10**6, max_minutes=1.0)  # time budget ends first
+    assert lr_at(50, timed, wall_s=60.0) == pytest.approx(1e-4)
+
+
+def test_index_sampler_ranks_do_not_overlap():
+    a = list(IndexSampler(1, 3, 4, rank=0, world=2))
+    b = list(IndexSampler(1, 3, 4, rank=1, world=2))
+    assert len(a) == len(b) == 8 and not set(a) & set(b)
+    assert a[:4] == [8, 9, 10, 11]
+
+
+def test_regression_loss_is_zero_at_the_truth_and_penalty_only_on_zero_field():
+    target = torch.zeros(1, 2, 4, 4)
+    target[..., :2] = 10.0 / CODE_SCALE_PX  # left half shaken, right half zero field
+    cfg = LossConfig(zero_weight=1.0, margin_px=1.0)
+    loss, parts = regression_loss(target.clone(), target, cfg)
+    assert float(loss) == 0.0 and parts["false_shake"] == 0.0
+    pred = target.clone()
+    pred[:, 0, :, 2:] = 3.0 / CODE_SCALE_PX  # 3 px blur on zero-field pixels: 2 px over the margin
+    assert float(false_shake_penalty(pred, target, cfg)) == pytest.approx((2.0 / CODE_SCALE_PX) ** 2, rel=1e-5)
+    small = target.clone()
+    small[:, 0, :, 2:] = 0.5 / CODE_SCALE_PX  # within the margin: no penalty
+    assert float(false_shake_penalty(small, target, cfg)) == 0.0
+
+
+def test_config_from_dict_refuses_unknown_keys_and_wrong_types():
+    assert TrainConfig.from_dict({"steps": 7, "lr": 1}).lr == 1.0
+    with pytest.raises(JitterEdgeError, match="bogus"):
+        TrainConfig.from_dict({"bogus": 1})
+    with pytest.raises(JitterEdgeError, match="steps"):
+        TrainConfig.from_dict({"steps": "many"})
+    with pytest.raises(JitterEdgeError, match="crop-px"):
+        TrainConfig(crop_px=40).validate()
+
+
+# ---------------------------------------------------------------------------------------- runs
+
+def test_resume_continues_from_the_saved_step_and_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    import jitteredge.train as train_module
+
+    base = dict(TINY, steps=4, ckpt_every=2, val_every=2)
+    straight = train(TrainConfig(out_dir=str(tmp_path / "a"), **base))
+    assert straight.step == 4
+
+    # interrupted run: dies in step 3, after last.pt was written at step 2
+    real = train_module.compute_loss
+    calls = {"n": 0}
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "compute_loss", dying)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(out_dir=str(tmp_path / "b"), **base))
+    monkeypatch.setattr(train_module, "compute_loss", real)
+    assert read_payload(tmp_path / "b" / "last.pt")["step"] == 2
+
+    resumed = train(TrainConfig(out_dir=str(tmp_path / "b"), resume=True, **base))
+    assert resumed.step == 4
+    wa, wb = _weights(tmp_path / "a" / "last.pt"), _weights(tmp_path / "b" / "last.pt")
+    for k in wa:
+        assert torch.allclose(wa[k].float(), wb[k].float(), atol=1e-5), k
+    with open(tmp_path / "b" / "log.csv") as f:
+        steps = [int(r["step"]) for r in csv.DictReader(f) if r["loss"]]
+    assert steps == [1, 2, 3, 4]  # rows of the lost step 3 were not duplicated
+
+
+def test_resume_refuses_a_different_model(tmp_path):
+    train(TrainConfig(out_dir=str(tmp_path), steps=1, val_every=1, **{k: v for k, v in TINY.items()}))
+    with pytest.raises(JitterEdgeError, match="differs"):
+        train(TrainConfig(out_dir=str(tmp_path), steps=2, val_every=1, resume=True, head="classes", **TINY))
+
+
+def test_classes_head_trains_and_validates(tmp_path):
+    result = train(TrainConfig(out_dir=str(tmp_path), steps=2, val_every=2, head="classes", **TINY))
+    _, payload = load_checkpoint(result.last)
+    assert payload["model_config"]["head"] == "classes"
+    for key in ("strong/epe", "mild/rel_epe", "sharp/shaken_share", "defocus/shaken_share", "score"):
+        assert np.isfinite(payload["metrics"][key]), key
