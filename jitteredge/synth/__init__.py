@@ -1,6 +1,10 @@
 """Synthesis: jitter fields (fields.py), Numba blur kernels (blur.py), realism (degrade.py, paths.py),
 photo sources (sources.py) and whole training samples (sample.py)."""
 
+from jitteredge.synth.numba_threads import prefer_fork_safe_numba
+
+prefer_fork_safe_numba()  # before any kernel runs: samples are also made in forked processes
+
 from jitteredge.synth.fields import PRESETS, JitterParams, JitterRanges, jitter_field, random_field, random_params
 from jitteredge.synth.paths import CameraTrajectory, TrajectoryConfig, apply_trajectory, random_trajectory
 from jitteredge.synth.sample import KINDS, Sample, SampleConfig, make_sample, measure_sample_throughput

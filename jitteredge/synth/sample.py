@@ -34,6 +34,7 @@ import numpy as np
 
 from jitteredge.synth import degrade
 from jitteredge.synth.fields import params_to_dict, random_params, jitter_field
+from jitteredge.synth.numba_threads import prefer_fork_safe_numba  # noqa: F401  (re-exported)
 from jitteredge.synth.paths import TrajectoryConfig, apply_trajectory, random_trajectory
 
 KINDS = ("shake", "curved", "subject", "sharp", "defocus")
@@ -286,27 +287,6 @@ def make_sample(rgb: np.ndarray, rng: np.random.Generator, cfg: SampleConfig = S
         image = degrade.jpeg_roundtrip(image, quality)
         info["jpeg_quality"] = quality
     return Sample(image=image, field=np.ascontiguousarray(label, dtype=np.float32), kind=kind, params=info)
-
-
-# ----------------------------------------------------------------------------- processes
-
-def prefer_fork_safe_numba() -> None:
-    """Choose a fork-safe Numba threading layer unless the user chose one (NUMBA_THREADING_LAYER).
-
-    Samples are made in forked processes (DataLoader workers, ``jitteredge synth --workers``); a forked
-    child aborts if its parent already ran a parallel Numba kernel on the GNU OpenMP layer. 'forksafe'
-    picks tbb, a non-GNU OpenMP or Numba's own workqueue. No effect once a parallel kernel has run.
-    """
-    import os
-
-    if os.environ.get("NUMBA_THREADING_LAYER"):
-        return
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return
-    if numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "forksafe"
 
 
 # ----------------------------------------------------------------------------- throughput
