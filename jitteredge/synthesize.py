@@ -16,6 +16,7 @@ run never leaves a half-written sample. Results do not depend on the worker coun
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -30,7 +31,7 @@ import numpy as np
 from jitteredge import __version__
 from jitteredge.errors import JitterEdgeError
 from jitteredge.fileio import save_npy_atomic, write_bytes_atomic, write_image_atomic
-from jitteredge.synth.sample import SampleConfig, make_sample, prefer_fork_safe_numba
+from jitteredge.synth.sample import SampleConfig, make_sample
 from jitteredge.synth.sources import FolderSource, open_source
 
 MANIFEST_LINES = "manifest.jsonl"
@@ -269,8 +270,11 @@ def _run_tasks(cfg: SynthConfig, tasks: list, source) -> Iterator[dict[str, Any]
         for c, i, pending in tasks:
             yield _make_photo_samples(c, i, pending, source=source)
         return
-    prefer_fork_safe_numba()
-    with ProcessPoolExecutor(max_workers=min(cfg.workers, len(tasks)), initializer=_init_worker, initargs=(cfg,)) as pool:
+    # spawn, not fork: a child forked after the parent used OpenCV's or OpenMP's thread pools can
+    # deadlock on their locks (seen in cv2.setNumThreads).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(cfg.workers, len(tasks)), mp_context=context,
+                             initializer=_init_worker, initargs=(cfg,)) as pool:
         futures = [pool.submit(_worker_task, t) for t in tasks]
         try:
             from concurrent.futures import as_completed

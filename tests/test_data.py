@@ -48,7 +48,8 @@ def test_items_are_deterministic_per_seed_index_and_epoch():
 def test_dataloader_workers_do_not_change_the_data():
     ds = SynthDataset(SOURCE, CFG, length=4, seed=3)
     serial = next(iter(DataLoader(ds, batch_size=4, num_workers=0)))
-    parallel = next(iter(DataLoader(ds, batch_size=4, num_workers=2, worker_init_fn=worker_init_fn)))
+    parallel = next(iter(DataLoader(ds, batch_size=4, num_workers=2, worker_init_fn=worker_init_fn,
+                                multiprocessing_context="spawn"))  # as train.py: fork after OpenCV/OpenMP can deadlock))
     assert torch.equal(serial["image"], parallel["image"]) and torch.equal(serial["code"], parallel["code"])
     assert serial["kind"] == parallel["kind"]
 
