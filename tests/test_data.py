@@ -48,8 +48,9 @@ def test_items_are_deterministic_per_seed_index_and_epoch():
 def test_dataloader_workers_do_not_change_the_data():
     ds = SynthDataset(SOURCE, CFG, length=4, seed=3)
     serial = next(iter(DataLoader(ds, batch_size=4, num_workers=0)))
+    # spawn, as train.py: a worker forked after OpenCV/OpenMP ran can deadlock
     parallel = next(iter(DataLoader(ds, batch_size=4, num_workers=2, worker_init_fn=worker_init_fn,
-                                multiprocessing_context="spawn"))  # as train.py: fork after OpenCV/OpenMP can deadlock))
+                                    multiprocessing_context="spawn")))
     assert torch.equal(serial["image"], parallel["image"]) and torch.equal(serial["code"], parallel["code"])
     assert serial["kind"] == parallel["kind"]
 
