@@ -21,8 +21,10 @@ one, as |m| <= 1) at the fraction sigma of its length is made exact by adding
     |m| / 6 * (q_k (1 - sigma)^3 + q_{k+1} sigma^3),
 
 q being the second difference of the column across the row line (I[b_c + 1] - 2 I[b_c] + I[b_c - 1]):
-the kink of the bilinear surface there. These corrections are a separate loop over the row lines
-crossed (|minor| of them), free of data-dependent branches. The two partial strips at the segment's
+the kink of the bilinear surface there. The walk is one loop over the row lines crossed (|minor| of
+them): between two crossings the interior columns lie in one cell row, so they are summed as a run
+(``_run``) with a fixed row offset and f growing by m per column, without a float-to-int conversion
+per column; each crossing then adds its correction. The two partial strips at the segment's
 ends are integrated by the closed form of a bilinear cell along a line piece (``_piece``). Work per
 pixel follows its own blur: about max(|U|, |V|) column interpolations + min(|U|, |V|) corrections.
 Accuracy is float32 rounding (about 1e-6 of the image range); ``blur_reference.py`` checks it.
@@ -141,6 +143,20 @@ def _column(p, smaj, smin, k, b):
     return p[_u(i0)] + f * d0, p[_u(i0 + 1)] + f * d1, p[_u(i0 + 2)] + f * d2, d0, d1, d2
 
 
+@njit(inline="always")
+def _run(p, i0, smaj, smin, n, f, m, s0, s1, s2):
+    """Add the column interpolations p[i] + f (p[i + smin] - p[i]) of the n grid columns
+    i = i0, i0 + smaj, ... that lie in one cell row, f growing by m per column."""
+    for _ in range(n):
+        i1 = i0 + smin
+        s0 += p[_u(i0)] + f * (p[_u(i1)] - p[_u(i0)])
+        s1 += p[_u(i0 + 1)] + f * (p[_u(i1 + 1)] - p[_u(i0 + 1)])
+        s2 += p[_u(i0 + 2)] + f * (p[_u(i1 + 2)] - p[_u(i0 + 2)])
+        f += m
+        i0 += smaj
+    return s0, s1, s2
+
+
 @njit(parallel=True, nogil=True, cache=True, fastmath=_FASTMATH)
 def _blur_kernel(padded, pad, field, out, n_chunks):
     """Line-integral blur, no validation (see the module docstring for the method).
@@ -188,6 +204,7 @@ def _blur_kernel(padded, pad, field, out, n_chunks):
                     out[r, c, 2] = p[o + 2]
                     continue
                 m = dv / du
+                m32 = _f32(m)
                 m6 = _f32(m / 6.0)
                 am6 = _f32(abs(m) / 6.0)
                 inv_m = du / dv if dv != 0.0 else 0.0
@@ -214,24 +231,25 @@ def _blur_kernel(padded, pad, field, out, n_chunks):
                     s0 += half * (v0 + w0) + m6 * (d0 - e0)
                     s1 += half * (v1 + w1) + m6 * (d1 - e1)
                     s2 += half * (v2 + w2) + m6 * (d2 - e2)
-                    b = b_first
-                    for k in range(kf + 2, kl):
-                        b += m
-                        row = int(b)
-                        f = _f32(b - row)
-                        i0 = row * smin + k * smaj
-                        i1 = i0 + smin
-                        s0 += p[_u(i0)] + f * (p[_u(i1)] - p[_u(i0)])
-                        s1 += p[_u(i0 + 1)] + f * (p[_u(i1 + 1)] - p[_u(i0 + 1)])
-                        s2 += p[_u(i0 + 2)] + f * (p[_u(i1 + 2)] - p[_u(i0 + 2)])
-                    # (2) Each row line b_c crossed inside strip [k, k+1], at sigma in 0..1 along it,
-                    # bends columns k and k+1 (second differences q_k, q_k1 at row b_c); adding
-                    # |m|/6 (q_k (1 - sigma)^3 + q_k1 sigma^3) makes that strip exact.
+                    # The interior columns kf+2 .. kl-1 are walked in runs that stay in one cell row,
+                    # split at the row lines crossed, so that the walk needs no float-to-int conversion
+                    # per column. (2) Each row line b_c crossed inside strip [k, k+1], at sigma in 0..1
+                    # along it, bends columns k and k+1 (second differences q_k, q_k1 at row b_c);
+                    # adding |m|/6 (q_k (1 - sigma)^3 + q_k1 sigma^3) makes that strip exact.
                     r_first = int(b_first)
                     r_last = int(b_last)
-                    for b_c in range(min(r_first, r_last) + 1, max(r_first, r_last) + 1):
+                    step = 1 if r_last >= r_first else -1
+                    row = r_first  # cell row of column kc
+                    kc = kf + 2  # next interior column to add
+                    for _ in range(abs(r_last - r_first)):
+                        b_c = row + 1 if step > 0 else row  # the row line crossed next
                         a_c = a0 + (b_c - b0) * inv_m
                         k = int(a_c)
+                        n = min(k, kl - 1) - kc + 1  # interior columns kc .. k lie in cell row `row`
+                        if n > 0:
+                            f = _f32(b0 + m * (kc - a0) - row)
+                            s0, s1, s2 = _run(p, row * smin + kc * smaj, smaj, smin, n, f, m32, s0, s1, s2)
+                            kc += n
                         sigma = _f32(a_c - k)
                         rest = _f32(1.0) - sigma
                         g = am6 * (rest * rest * rest)
@@ -242,6 +260,11 @@ def _blur_kernel(padded, pad, field, out, n_chunks):
                         s0 += g * (p[_u(j0)] - two * p[_u(j1)] + p[_u(j2)]) + h * (p[_u(j0 + smaj)] - two * p[_u(j1 + smaj)] + p[_u(j2 + smaj)])
                         s1 += g * (p[_u(j0 + 1)] - two * p[_u(j1 + 1)] + p[_u(j2 + 1)]) + h * (p[_u(j0 + smaj + 1)] - two * p[_u(j1 + smaj + 1)] + p[_u(j2 + smaj + 1)])
                         s2 += g * (p[_u(j0 + 2)] - two * p[_u(j1 + 2)] + p[_u(j2 + 2)]) + h * (p[_u(j0 + smaj + 2)] - two * p[_u(j1 + smaj + 2)] + p[_u(j2 + smaj + 2)])
+                        row += step
+                    n = kl - kc  # the last run: columns kc .. kl-1
+                    if n > 0:
+                        f = _f32(b0 + m * (kc - a0) - row)
+                        s0, s1, s2 = _run(p, row * smin + kc * smaj, smaj, smin, n, f, m32, s0, s1, s2)
                 inv = _f32(1.0 / du)
                 out[r, c, 0] = s0 * inv
                 out[r, c, 1] = s1 * inv
