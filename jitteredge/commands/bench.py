@@ -74,29 +74,9 @@ def _arg(args: argparse.Namespace, name: str):
 
 
 def _read_config_file(path: str) -> dict:
-    from pathlib import Path
+    from jitteredge.configfile import read_config_file
 
-    from jitteredge.errors import JitterEdgeError
-
-    p = Path(path)
-    if not p.is_file():
-        raise JitterEdgeError(f"{p}: no such config file")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except ImportError:
-        raise JitterEdgeError(f"{p}: reading YAML needs pyyaml, or use a .json file") from None
-    except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise JitterEdgeError(f"{p}: not valid {p.suffix.lstrip('.').upper() or 'YAML'} ({first})") from None
-    if not isinstance(data, dict):
-        raise JitterEdgeError(f"{p}: expected a mapping of bench settings")
-    return data
+    return read_config_file(path, "bench settings")
 
 
 # flag dest -> BenchConfig field, for flags whose value passes through unchanged

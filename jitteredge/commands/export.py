@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -58,26 +57,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_config_file(path: str) -> dict:
-    from jitteredge.errors import JitterEdgeError
+    from jitteredge.configfile import read_config_file
 
-    p = Path(path)
-    if not p.is_file():
-        raise JitterEdgeError(f"{p}: no such config file")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except ImportError:
-        raise JitterEdgeError(f"{p}: reading YAML needs pyyaml, or use a .json file") from None
-    except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
-        raise JitterEdgeError(f"{p}: not valid {p.suffix.lstrip('.').upper() or 'YAML'} ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise JitterEdgeError(f"{p}: expected a mapping of export settings")
-    return data
+    return read_config_file(path, "export settings")
 
 
 def build_config(args: argparse.Namespace):

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
-from pathlib import Path
-
-from jitteredge.errors import JitterEdgeError
 
 HELP = "Train the jitter network on synthetic camera shake (Adam, on-the-fly synthesis, resumable)."
 
@@ -62,29 +58,9 @@ def _defaults():
 
 
 def _read_config_file(path: str) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise JitterEdgeError(f"{p}: no such config file")
-    text = p.read_text(encoding="utf-8")
-    if p.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise JitterEdgeError(f"{p}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    else:
-        try:
-            import yaml
-        except ImportError:
-            raise JitterEdgeError(f"{p}: reading YAML needs pyyaml (pip install pyyaml), or use a .json file") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise JitterEdgeError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise JitterEdgeError(f"{p}: expected a mapping of training settings")
-    return data
+    from jitteredge.configfile import read_config_file
+
+    return read_config_file(path, "training settings")
 
 
 def build_config(args: argparse.Namespace):
