@@ -8,26 +8,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from jitteredge.analyze import AnalyzeConfig, analyze_image, iter_analyze
 from jitteredge.baselines import CepstrumConfig, estimate_field
 from jitteredge.errors import JitterEdgeError
 from jitteredge.infer import open_runner
-from jitteredge.model import build_model
 from jitteredge.verdict import Verdict
 from jitteredge.viz import color_wheel, draw_jitter
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "edge.pt"
-    torch.manual_seed(0)
-    model = build_model("edge")
-    torch.save({"format": "jitteredge-checkpoint", "version": 1, "model": model.state_dict(),
-                "model_config": model.config.to_dict(), "train_config": {}, "step": 0, "metrics": {},
-                "jitteredge_version": "test"}, path)
-    return path
 
 
 def write(path, img):

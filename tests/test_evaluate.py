@@ -6,25 +6,8 @@ import importlib.util
 import json
 
 import numpy as np
-import pytest
-import torch
 
 from jitteredge.evaluate import GROUPS, EvalConfig, evaluate, markdown_table, sample_grid
-from jitteredge.model import build_model
-
-pytest.importorskip("jitteredge.synth.sample")
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "edge.pt"
-    torch.manual_seed(0)
-    model = build_model("edge")
-    torch.save({"format": "jitteredge-checkpoint", "version": 1, "model": model.state_dict(),
-                "model_config": model.config.to_dict(), "train_config": {}, "step": 0, "metrics": {},
-                "jitteredge_version": "test"}, path)
-    return path
-
 
 def _groups() -> tuple[str, ...]:
     # Shaken groups need the blur kernels (jitteredge.synth.blur).

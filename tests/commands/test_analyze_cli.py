@@ -7,10 +7,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from jitteredge import cli
-from jitteredge.model import build_model
 
 
 @pytest.fixture(autouse=True)
@@ -21,17 +19,6 @@ def analyze_verb_only(monkeypatch):
 
 def main(argv):
     return cli.main(argv)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "edge.pt"
-    torch.manual_seed(0)
-    model = build_model("edge")
-    torch.save({"format": "jitteredge-checkpoint", "version": 1, "model": model.state_dict(),
-                "model_config": model.config.to_dict(), "train_config": {}, "step": 0, "metrics": {},
-                "jitteredge_version": "test"}, path)
-    return path
 
 
 @pytest.fixture()
