@@ -38,6 +38,7 @@ class Runner(abc.ABC):
     def __init__(self) -> None:
         self.meta: dict[str, Any] = {"code_scale_px": CODE_SCALE_PX, "working_long_side": DEFAULT_LONG_SIDE}
         self.is_active = False
+        self._fixed_hw: tuple[int, int] | None = None  # set by activate_impl for static-shape artifacts
 
     # -- hooks -----------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -63,7 +64,7 @@ class Runner(abc.ABC):
     @property
     def fixed_hw(self) -> tuple[int, int] | None:
         """(H, W) when the artifact only accepts one input size (static export), else None."""
-        return None
+        return self._fixed_hw
 
     def activate(self) -> "Runner":
         if not self.is_active:
@@ -96,6 +97,9 @@ class Runner(abc.ABC):
         x = np.ascontiguousarray(x, dtype=np.float32)
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"{self.name}: expected (N, 3, H, W) input, got {x.shape}")
+        if self._fixed_hw is not None and tuple(x.shape[2:]) != self._fixed_hw:
+            raise ValueError(f"{self.name}: built for {self._fixed_hw[0]}x{self._fixed_hw[1]} input, got "
+                             f"{x.shape[2]}x{x.shape[3]}")
         out = self.infer_impl(x)
         return np.ascontiguousarray(out, dtype=np.float32)
 

@@ -54,11 +54,6 @@ class OnnxRunner(Runner):
         self.session = None
         self.input_name = ""
         self.output_name = ""
-        self._fixed_hw: tuple[int, int] | None = None
-
-    @property
-    def fixed_hw(self) -> tuple[int, int] | None:
-        return self._fixed_hw
 
     def activate_impl(self) -> None:
         import onnxruntime as ort
@@ -115,9 +110,6 @@ class OnnxRunner(Runner):
         })
 
     def infer_impl(self, x: np.ndarray) -> np.ndarray:
-        if self._fixed_hw is not None and tuple(x.shape[2:]) != self._fixed_hw:
-            raise ValueError(f"{self.name}: built for {self._fixed_hw[0]}x{self._fixed_hw[1]} input, got "
-                             f"{x.shape[2]}x{x.shape[3]}")
         (out,) = self.session.run([self.output_name], {self.input_name: x})
         return out
 

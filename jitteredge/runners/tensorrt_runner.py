@@ -57,11 +57,6 @@ class TensorRTRunner(Runner):
         self.context = None
         self.input_name = ""
         self.output_name = ""
-        self._fixed_hw: tuple[int, int] | None = None
-
-    @property
-    def fixed_hw(self) -> tuple[int, int] | None:
-        return self._fixed_hw
 
     def activate_impl(self) -> None:
         if not self.path.is_file():
@@ -110,9 +105,6 @@ class TensorRTRunner(Runner):
 
     def infer_impl(self, x: np.ndarray) -> np.ndarray:
         torch = self._torch
-        if self._fixed_hw is not None and tuple(x.shape[2:]) != self._fixed_hw:
-            raise ValueError(f"{self.name}: built for {self._fixed_hw[0]}x{self._fixed_hw[1]} input, got "
-                             f"{x.shape[2]}x{x.shape[3]}")
         if not self.context.set_input_shape(self.input_name, tuple(x.shape)):
             raise ValueError(f"{self.name}: input shape {tuple(x.shape)} is outside the engine's optimisation profile")
         out_shape = tuple(self.context.get_tensor_shape(self.output_name))
