@@ -64,9 +64,9 @@ def read_payload(path: str | os.PathLike) -> dict:
         raise JitterEdgeError(f"{p}: is a folder, not a checkpoint")
     try:
         payload = torch.load(p, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, AttributeError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise JitterEdgeError(f"{p}: not a jitteredge checkpoint (cannot load: {first[:120]})") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, AttributeError, TypeError,
+            IndexError, KeyError) as exc:  # what torch.load raises on files that are not its own
+        raise JitterEdgeError(f"{p}: not a jitteredge checkpoint (not a PyTorch file, or damaged: {type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise JitterEdgeError(f"{p}: not a jitteredge checkpoint (a bare state_dict or another program's file)")
     if payload.get("version") != VERSION:
