@@ -12,6 +12,17 @@ from jitteredge import __version__
 COMMANDS = ("synth", "train", "analyze", "eval", "export", "bench")
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" only where it tells something: not for None (a verb's config or
+    documented fallback decides), not for on/off flags, and not where the help already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.nargs == 0 or "default" in text.lower():
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jitteredge", description="Detect and map camera shake in photos.")
     parser.add_argument("--version", action="version", version=f"jitteredge {__version__}")
@@ -19,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"jitteredge.commands.{name}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=_DefaultsFormatter)
         module.add_args(p)
         p.set_defaults(_run=module.run)
     return parser

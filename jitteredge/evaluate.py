@@ -1,11 +1,13 @@
 """Accuracy report: the model against two baselines on a fixed synthetic test set.
 
 Samples are synthesised from held-out photos (BSDS500 test/ by default, the procedural dead-leaves
-source where BSDS500 is absent) with a fixed seed, in five groups: the strong and mild shake presets
+source where BSDS500 is absent) with a fixed seed, in six groups: the strong and mild shake presets
 (METHOD.md section 1), sharp photos (zero field), defocused photos (zero field: bokeh is not shake,
-[0071]) and curved camera paths. Per group and method: the sign-invariant endpoint error (EPE, px),
-Gong's MSE after U >= 0 folding (px^2), the share of pixels whose blur exceeds the shaken threshold,
-and the share of images the verdict calls shaken. Methods: the model (any runner), the zero field,
+[0071]), curved camera paths, and subject motion (only a region of a sharp photo moved). Per group
+and method: the sign-invariant endpoint error (EPE, px), Gong's MSE after U >= 0 folding (px^2), the
+share of pixels whose blur exceeds the shaken threshold, the recall of shaken pixels (the share of
+truly shaken pixels called shaken: it says whether a moving subject is found where it moved), and the
+share of images the verdict calls shaken. Methods: the model (any runner), the zero field,
 and the cepstral estimator of jitteredge.baselines; the "truth" row gives the shares of the labels.
 """
 
@@ -37,6 +39,7 @@ GROUPS: dict[str, dict] = {
     "sharp": {**_ONLY, "sharp_fraction": 1.0},
     "defocus": {**_ONLY, "defocus_fraction": 1.0},
     "curved": {**_ONLY, "preset": "strong", "curved_fraction": 1.0},
+    "subject": {**_ONLY, "preset": "strong", "shake_fraction": 0.5, "curved_fraction": 0.5, "subject_fraction": 1.0},
 }
 METHODS = ("model", "zero", "cepstrum")
 
@@ -51,7 +54,7 @@ class EvalConfig:
     out_dir: str = "jitteredge_eval"  # eval.md, eval.json, eval_samples.png
     groups: tuple[str, ...] = tuple(GROUPS)  # which groups to run
     size_px: int | None = None  # sample side in px (None: SampleConfig's default)
-    picture_rows: int = 5  # groups shown in eval_samples.png (each by its most blurred sample)
+    picture_rows: int = 6  # groups shown in eval_samples.png (each by its most blurred sample)
     threads: int | None = 1  # inference threads; 1 because more fight Numba's synthesis threads on CPU
     device: str = "cpu"
 
@@ -100,11 +103,16 @@ class _Accumulator:
 
     def __init__(self) -> None:
         self.epe, self.mse, self.px_share, self.img_shaken, self.count = 0.0, 0.0, 0.0, 0, 0
+        self.hits, self.shaken_px = 0, 0  # pooled over samples: called shaken / truly shaken pixels
 
     def add(self, pred: np.ndarray, truth: np.ndarray) -> None:
         self.epe += float(endpoint_error(pred, truth).mean())
         self.mse += gong_mse(pred, truth)
-        self.px_share += float((magnitude(pred) > SHAKEN_PX).mean())
+        called = magnitude(pred) > SHAKEN_PX
+        self.px_share += float(called.mean())
+        shaken = magnitude(truth) > SHAKEN_PX
+        self.hits += int((called & shaken).sum())
+        self.shaken_px += int(shaken.sum())
         self.img_shaken += int(judge_field(pred).shaken)
         self.count += 1
 
@@ -112,6 +120,8 @@ class _Accumulator:
         n = max(self.count, 1)
         return {"epe_px": round(self.epe / n, 4), "gong_mse_px2": round(self.mse / n, 4),
                 "shaken_pixel_share": round(self.px_share / n, 4), "shaken_image_share": round(self.img_shaken / n, 4),
+                # None where no pixel is truly shaken (sharp, defocus): recall means nothing there
+                "shaken_pixel_recall": round(self.hits / self.shaken_px, 4) if self.shaken_px else None,
                 "samples": self.count}
 
 
@@ -146,13 +156,14 @@ def markdown_table(report: dict) -> str:
              f"Runner `{report['runner']}` ({report['precision']}); {report['n_per_group']} samples per group "
              f"from `{report['source']}`, seed {report['seed']}, {report['size_px']} px; "
              f"shaken = blur > {SHAKEN_PX:g} px. EPE and MSE are sign-invariant (M and -M blur alike).", "",
-             "| group | method | EPE (px) | Gong MSE (px²) | pixels > 2 px | images shaken |",
-             "|---|---|---:|---:|---:|---:|"]
+             "| group | method | EPE (px) | Gong MSE (px²) | pixels > 2 px | shaken pixels found | images shaken |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for group, methods in report["groups"].items():
         for method, m in methods.items():
             epe = "-" if method == "truth" else f"{m['epe_px']:.3f}"
             mse = "-" if method == "truth" else f"{m['gong_mse_px2']:.2f}"
-            lines.append(f"| {group} | {method} | {epe} | {mse} | {100 * m['shaken_pixel_share']:.1f}% | "
+            recall = "-" if m.get("shaken_pixel_recall") is None else f"{100 * m['shaken_pixel_recall']:.1f}%"
+            lines.append(f"| {group} | {method} | {epe} | {mse} | {100 * m['shaken_pixel_share']:.1f}% | {recall} | "
                          f"{100 * m['shaken_image_share']:.1f}% |")
     lines += ["", f"Wall time {report['seconds']:.1f} s (synthesis, model and baselines)."]
     return "\n".join(lines) + "\n"

@@ -46,8 +46,28 @@ def test_markdown_table_rows():
               "seed": 0, "size_px": 64, "seconds": 1.0,
               "groups": {"strong": {"truth": metrics, "model": metrics, "zero": metrics, "cepstrum": metrics}}}
     lines = markdown_table(report).splitlines()
-    assert "| strong | model | 1.500 | 4.25 | 50.0% | 100.0% |" in lines
-    assert "| strong | truth | - | - | 50.0% | 100.0% |" in lines
+    assert "| strong | model | 1.500 | 4.25 | 50.0% | - | 100.0% |" in lines
+    assert "| strong | truth | - | - | 50.0% | - | 100.0% |" in lines
+    report["groups"]["strong"]["model"] = {**metrics, "shaken_pixel_recall": 0.25}
+    assert "| strong | model | 1.500 | 4.25 | 50.0% | 25.0% | 100.0% |" in markdown_table(report).splitlines()
+
+
+def test_recall_counts_truly_shaken_pixels_found():
+    from jitteredge.evaluate import _Accumulator
+
+    truth = np.zeros((4, 4, 2), np.float32)
+    truth[:2, :, 0] = 6.0  # 8 shaken pixels (a moving subject), 8 still
+    pred = np.zeros_like(truth)
+    pred[0, :, 0] = 5.0  # 4 of them found
+    pred[3, 0, 1] = 3.0  # and one false alarm, which recall ignores
+    acc = _Accumulator()
+    acc.add(pred, truth)
+    result = acc.result()
+    assert result["shaken_pixel_recall"] == 0.5
+    assert result["shaken_pixel_share"] == 5 / 16
+    still = _Accumulator()
+    still.add(pred, np.zeros_like(truth))
+    assert still.result()["shaken_pixel_recall"] is None
 
 
 def test_sample_grid_shape():
@@ -61,5 +81,9 @@ def test_groups_force_one_kind():
     from jitteredge.evaluate import _sample_config
 
     for group in GROUPS:
-        shares = _sample_config(group, 32).fractions()
-        assert sorted(shares.values()) == [0.0, 0.0, 0.0, 1.0]
+        cfg = _sample_config(group, 32)
+        shares = cfg.fractions()
+        if group == "subject":  # straight or curved shake, always of a region only
+            assert shares["sharp"] == shares["defocus"] == 0.0 and cfg.subject_fraction == 1.0
+        else:
+            assert sorted(shares.values()) == [0.0, 0.0, 0.0, 1.0] and cfg.subject_fraction == 0.0
