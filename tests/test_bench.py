@@ -16,6 +16,9 @@ import pytest
 
 from jitteredge import bench
 from jitteredge.bench import (COLUMNS, FAILED_ACCURACY, RAN, UNAVAILABLE, BenchConfig, BenchResult, BenchRow, ValSet)
+from jitteredge.bench.memory import _proc_status_kb
+from jitteredge.bench.trtexec import _trt_version
+from jitteredge.bench.valset import _group_of
 from jitteredge.errors import JitterEdgeError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +131,7 @@ def test_parse_backends():
 
 
 def test_peak_rss_sees_an_allocation():
-    if bench._proc_status_kb("VmRSS") is None:
+    if _proc_status_kb("VmRSS") is None:
         pytest.skip("no /proc/self/status")
     with bench.PeakRss() as mem:
         block = np.ones(48 * 2 ** 20 // 8)  # 48 MiB, touched
@@ -199,9 +202,9 @@ def test_trtexec_10x_log_batch_and_int8():
 
 
 def test_trtexec_version_codes():
-    assert bench._trt_version("8502") == "8.5.2"
-    assert bench._trt_version("8601") == "8.6.1"
-    assert bench._trt_version("100300") == "10.3.0"
+    assert _trt_version("8502") == "8.5.2"
+    assert _trt_version("8601") == "8.6.1"
+    assert _trt_version("100300") == "10.3.0"
 
 
 def test_trtexec_bad_log(tmp_path):
@@ -509,8 +512,8 @@ def test_ondevice_tensorrt_path_with_a_stand_in_engine(tiny, tmp_path, monkeypat
 
 def test_valset_groups_follow_kind_and_preset():
     mk = lambda kind, preset=None: types.SimpleNamespace(kind=kind, params={"preset": preset} if preset else {})
-    assert [bench._group_of(s) for s in (mk("shake", "strong"), mk("curved", "mild"), mk("sharp"),
-                                         mk("defocus"), mk("subject", "mild"), mk("shake"))] == \
+    assert [_group_of(s) for s in (mk("shake", "strong"), mk("curved", "mild"), mk("sharp"),
+                                   mk("defocus"), mk("subject", "mild"), mk("shake"))] == \
         ["strong", "mild", "sharp", "defocus", "mild", "shake"]
 
 
