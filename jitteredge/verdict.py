@@ -57,3 +57,14 @@ def judge_field(field: np.ndarray, input_scale: float = 1.0, path: str = "", sha
         blur_px, direction_deg = 0.0, 0.0
     return Verdict(path=path, shaken=score >= 0.5, score=round(score, 4), shaken_fraction=round(shaken_fraction, 4),
                    blur_px=round(blur_px, 3), direction_deg=round(direction_deg, 2))
+
+
+def sharpness_order_key(verdict: Verdict) -> tuple[float, float]:
+    """Sort key that puts the sharpest photo of a burst first (smaller = sharper).
+
+    The score saturates at 1 for every clearly shaken frame, so it cannot rank those; the primary
+    key is the expected blur over the whole image, shaken_fraction x blur_px (input pixels), which
+    keeps growing with both the shaken area and the blur length. Frames with no shaken pixel tie
+    at 0 and are ordered by their score (the 95% blur quantile), which still tells them apart.
+    """
+    return (verdict.shaken_fraction * verdict.blur_px, verdict.score)

@@ -24,6 +24,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--out", default="jitteredge_out", help="folder for <stem>.flow.npy and <stem>.jitter.png")
     g.add_argument("--json", action="store_true", help="print one JSON array of verdicts on stdout (nothing else)")
     g.add_argument("--no-write", action="store_true", help="verdicts only; write no files")
+    g.add_argument("--rank", action="store_true",
+                   help="order the verdicts sharpest first (a burst's best frame on top); with --json, the array too")
 
 
 def _line(verdict) -> str:
@@ -64,6 +66,15 @@ def run(args: argparse.Namespace) -> int:
         verdicts.append(result.verdict.to_dict())
         if not args.json:
             tqdm.write(_line(result.verdict), file=sys.stdout)
+    if args.rank and verdicts:
+        from jitteredge.verdict import Verdict, sharpness_order_key
+
+        verdicts.sort(key=lambda v: sharpness_order_key(Verdict(**v)))
+        if not args.json:
+            print("sharpest first:")
+            for place, v in enumerate(verdicts, 1):
+                print(f"{place:3d}. {v['path']}  (expected blur {v['shaken_fraction'] * v['blur_px']:.2f} px, "
+                      f"score {v['score']:.2f})")
     if args.json:
         json.dump(verdicts, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -78,3 +78,33 @@ def test_model_problems_exit_2(photos, tmp_path, capsys, model):
     captured = capsys.readouterr()
     assert rc == 2 and "model.pt" in captured.err and captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_rank_orders_the_json_array_by_sharpness(checkpoint, photos, tmp_path, capsys):
+    from jitteredge.verdict import Verdict, sharpness_order_key
+
+    rc = main(["analyze", str(photos), "--model", str(checkpoint), "--no-write", "--json", "--rank", "--long-side", "32"])
+    verdicts = json.loads(capsys.readouterr().out)
+    assert rc == 0 and len(verdicts) == 2
+    keys = [sharpness_order_key(Verdict(**v)) for v in verdicts]
+    assert keys == sorted(keys)
+
+
+def test_rank_puts_the_sharp_frame_of_a_burst_first(tmp_path, capsys):
+    """A burst of one scene, sharp and shaken by 6 and 16 px: the shipped model ranks it right."""
+    from jitteredge.synth import apply_field
+    from jitteredge.synth.sources import open_source
+
+    rng = np.random.default_rng(5)
+    scene = open_source("procedural", seed=5).load(0, rng)[:192, :192]
+    burst = tmp_path / "burst"
+    burst.mkdir()
+    for name, blur_px in (("b_16px", 16.0), ("c_sharp", 0.0), ("a_6px", 6.0)):
+        field = np.zeros(scene.shape[:2] + (2,), np.float32)
+        field[..., 0], field[..., 1] = blur_px * 0.8, blur_px * 0.6
+        cv2.imwrite(str(burst / f"{name}.png"), cv2.cvtColor(apply_field(scene, field), cv2.COLOR_RGB2BGR))
+    rc = main(["analyze", str(burst), "--no-write", "--rank"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    ranked = [line.split()[1] for line in out.splitlines() if line[:4].strip().rstrip(".").isdigit()]
+    assert [p.rsplit("/", 1)[-1] for p in ranked] == ["c_sharp.png", "a_6px.png", "b_16px.png"], out
