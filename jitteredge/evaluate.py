@@ -205,8 +205,9 @@ def evaluate(cfg: EvalConfig) -> dict:
                           "cepstrum": estimate_field(s.image)}
                 for name, f in fields.items():
                     acc[name].add(f, s.field)
-                # Show each group's most blurred sample (the first one where nothing is blurred).
-                blur = float(np.median(magnitude(s.field)))
+                # Show each group's most blurred sample (the first one where nothing is blurred);
+                # the mean, not the median, so that a small moving subject counts.
+                blur = float(np.mean(magnitude(s.field)))
                 if shown is None or blur > shown[0]:
                     shown = (blur, (group, s.image, s.field, pred, fields["cepstrum"]))
                 bar.update(1)
