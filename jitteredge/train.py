@@ -42,6 +42,8 @@ from jitteredge.verdict import SHAKEN_PX
 
 # Validation groups (see validation_group_configs).
 VAL_GROUPS = ("strong", "mild", "sharp", "defocus")
+# TrainConfig fields passed to the SampleConfig of training samples when set
+_FRACTIONS = ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_fraction", "curved_fraction", "subject_fraction")
 # Targets from the project's requirements; the validation score is the mean of metric / target.
 TARGETS = {
     "strong/rel_epe": 0.10,  # EPE <= 10% of the zero-field EPE
@@ -68,6 +70,7 @@ class TrainConfig:
     sharp_fraction: float | None = None  # share of zero-field sharp samples
     defocus_fraction: float | None = None  # share of zero-field defocused (bokeh) samples
     curved_fraction: float | None = None  # share of samples blurred along curved paths
+    subject_fraction: float | None = None  # share of shake and curved samples in which only a region moves
     crop_px: int = 160  # training sample side (px), a multiple of 16
     reuse: int = 1  # times each synthesised batch is used, under random flips/transposes
     # --- optimisation (claim 6: Adam) ---
@@ -140,7 +143,7 @@ class TrainConfig:
                 raise JitterEdgeError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise JitterEdgeError(f"lr must be positive, got {self.lr}")
-        for name in ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_fraction", "curved_fraction"):
+        for name in _FRACTIONS:
             v = getattr(self, name)
             if v is not None and not 0.0 <= v <= 1.0:
                 raise JitterEdgeError(f"{name.replace('_', '-')} must be in [0, 1], got {v}")
@@ -183,7 +186,7 @@ def sample_config(cfg: TrainConfig, size_px: int, **overrides):
     from jitteredge.synth.sample import SampleConfig
 
     kw = {"size_px": size_px, "preset": cfg.jitter_preset}
-    for name in ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_fraction", "curved_fraction"):
+    for name in _FRACTIONS:
         if getattr(cfg, name) is not None:
             kw[name] = getattr(cfg, name)
     kw.update(overrides)

@@ -185,3 +185,16 @@ def test_classes_head_trains_and_validates(tmp_path):
     assert payload["model_config"]["head"] == "classes"
     for key in ("strong/epe", "mild/rel_epe", "sharp/shaken_share", "defocus/shaken_share", "score"):
         assert np.isfinite(payload["metrics"][key]), key
+
+
+def test_mixture_fractions_reach_the_training_samples():
+    from jitteredge.train import TrainConfig, sample_config
+
+    cfg = TrainConfig(sharp_fraction=0.3, subject_fraction=0.5, curved_fraction=0.1)
+    scfg = sample_config(cfg, 64)
+    assert (scfg.sharp_fraction, scfg.subject_fraction, scfg.curved_fraction) == (0.3, 0.5, 0.1)
+    from jitteredge.synth.sample import SampleConfig
+
+    assert sample_config(TrainConfig(), 64).subject_fraction == SampleConfig().subject_fraction  # unset: the default
+    with pytest.raises(JitterEdgeError, match="subject-fraction"):
+        TrainConfig(subject_fraction=1.5).validate()
