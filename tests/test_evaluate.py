@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
 
 from jitteredge.evaluate import GROUPS, EvalConfig, evaluate, markdown_table, sample_grid
 
-def _groups() -> tuple[str, ...]:
-    # Shaken groups need the blur kernels (jitteredge.synth.blur).
-    if importlib.util.find_spec("jitteredge.synth.blur") is None:
-        return ("sharp", "defocus")
-    return ("strong", "sharp", "defocus")
-
-
 def test_eval_tiny_run_writes_its_report(checkpoint, tmp_path):
-    groups = _groups()
+    groups = ("strong", "sharp", "defocus")
     cfg = EvalConfig(model=str(checkpoint), source="procedural", n=2, seed=3, out_dir=str(tmp_path / "ev"),
                      groups=groups, size_px=48, picture_rows=2)
     report = evaluate(cfg)
@@ -28,8 +20,7 @@ def test_eval_tiny_run_writes_its_report(checkpoint, tmp_path):
     sharp = report["groups"]["sharp"]
     assert sharp["zero"]["epe_px"] == 0.0 and sharp["truth"]["shaken_pixel_share"] == 0.0
     assert sharp["model"]["epe_px"] > 0.0  # a random model predicts something
-    if "strong" in groups:
-        assert report["groups"]["strong"]["zero"]["epe_px"] > 0.0
+    assert report["groups"]["strong"]["zero"]["epe_px"] > 0.0
     table = (tmp_path / "ev" / "eval.md").read_text()
     assert table.count("| sharp |") == 4 and "EPE (px)" in table
     assert json.loads((tmp_path / "ev" / "eval.json").read_text())["groups"] == report["groups"]

@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from jitteredge import cli
-from jitteredge.model import build_model
-
-pytest.importorskip("jitteredge.synth.sample")
 
 
 @pytest.fixture(autouse=True)
@@ -19,21 +15,23 @@ def eval_verb_only(monkeypatch):
     monkeypatch.setattr(cli, "COMMANDS", ("eval",))
 
 
-def test_eval_cli(tmp_path, capsys):
-    path = tmp_path / "edge.pt"
-    torch.manual_seed(0)
-    model = build_model("edge")
-    torch.save({"format": "jitteredge-checkpoint", "version": 1, "model": model.state_dict(),
-                "model_config": model.config.to_dict(), "train_config": {}, "step": 0, "metrics": {},
-                "jitteredge_version": "test"}, path)
+def test_eval_cli(checkpoint, tmp_path, capsys):
     out = tmp_path / "ev"
-    rc = cli.main(["eval", "--model", str(path), "--source", "procedural", "--n", "1", "--size", "32",
+    rc = cli.main(["eval", "--model", str(checkpoint), "--source", "procedural", "--n", "1", "--size", "32",
                    "--groups", "sharp", "--out", str(out)])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert "| sharp | cepstrum |" in captured.out
     assert json.loads((out / "eval.json").read_text())["n_per_group"] == 1
 
-    rc = cli.main(["eval", "--model", str(path), "--groups", "wobbly", "--out", str(out)])
-    captured = capsys.readouterr()
-    assert rc == 2 and "wobbly" in captured.err and len(captured.err.strip().splitlines()) == 1
+
+@pytest.mark.parametrize("bad, word", [(["--groups", "wobbly"], "wobbly"), (["--groups", ","], "no eval group"),
+                                       (["--groups", "sharp,sharp"], "once"), (["--size", "0"], "--size 0"),
+                                       (["--size", "-3"], "--size -3"), (["--n", "0"], "--n 0"),
+                                       (["--threads", "0"], "--threads 0")])
+def test_bad_options_are_one_line_and_exit_2(checkpoint, tmp_path, capsys, bad, word):
+    out = tmp_path / "ev"
+    rc = cli.main(["eval", "--model", str(checkpoint), "--source", "procedural", "--out", str(out), *bad])
+    err = capsys.readouterr().err
+    assert rc == 2 and word in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # refused before anything was written
