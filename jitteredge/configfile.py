@@ -13,7 +13,10 @@ def read_config_file(path: str | Path, what: str = "settings") -> dict:
     p = Path(path)
     if not p.is_file():
         raise JitterEdgeError(f"{p}: no such config file")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JitterEdgeError(f"{p}: cannot read it as a text file ({type(exc).__name__})") from None
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(text)

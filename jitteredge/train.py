@@ -121,7 +121,9 @@ class TrainConfig:
             elif isinstance(default, (int, float)) and not isinstance(default, bool):
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise JitterEdgeError(f"training config {k}: expected a number, got {v!r}")
-                out[k] = type(default)(v) if isinstance(default, float) or float(v).is_integer() else v
+                if isinstance(default, int) and not float(v).is_integer():
+                    raise JitterEdgeError(f"training config {k}: expected a whole number, got {v!r}")
+                out[k] = type(default)(v)
             else:
                 out[k] = str(v)
         return cls(**out)
@@ -147,6 +149,10 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and not 0.0 <= v <= 1.0:
                 raise JitterEdgeError(f"{name.replace('_', '-')} must be in [0, 1], got {v}")
+        from jitteredge.synth.fields import PRESETS as JITTER_PRESETS
+
+        if self.jitter_preset not in JITTER_PRESETS:
+            raise JitterEdgeError(f"unknown jitter preset {self.jitter_preset!r}; choose from {', '.join(sorted(JITTER_PRESETS))}")
         if self.amp not in ("auto", "bf16", "fp16", "off"):
             raise JitterEdgeError(f"amp must be auto, bf16, fp16 or off, got {self.amp!r}")
         if self.workers < 0:
@@ -515,8 +521,15 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     start_step, best_score, prior_wall_s = 0, float("inf"), 0.0
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    if not cfg.resume and (last_path.exists() or best_path.exists()):
+        # A fresh run would overwrite the checkpoints and the log of the one already there.
+        raise JitterEdgeError(f"{out_dir}: holds a run already; add --resume to continue it, or choose another --out")
     if cfg.resume and last_path.exists():
         payload = read_payload(last_path)
+        missing = [k for k in ("optimizer", "rng") if k not in payload]
+        if missing:
+            raise JitterEdgeError(f"{last_path}: has no {' or '.join(missing)} state (a released model?); "
+                                  "it cannot be resumed, start a new run in another --out")
         if payload["model_config"] != net.config.to_dict():
             raise JitterEdgeError(f"{last_path}: checkpoint model ({payload['model_config'].get('preset')}, "
                                   f"head {payload['model_config'].get('head')}) differs from this run's; "

@@ -1,6 +1,7 @@
 import csv
 
 import pytest
+import torch
 
 from jitteredge.checkpoint import load_checkpoint
 from jitteredge.cli import main
@@ -40,7 +41,7 @@ def test_config_file_gives_defaults_and_flags_override(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["missing_source", "empty_source", "unwritable_out", "bad_crop", "bad_config_key",
-                                  "missing_config"])
+                                  "missing_config", "binary_config", "fractional_steps", "unknown_preset"])
 def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, case):
     out = tmp_path / "run"
     args = ["--source", "procedural", "--out", str(out), "--steps", "1", *TINY]
@@ -59,9 +60,39 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, case):
         args += ["--config", str(tmp_path / "c.yaml")]
     elif case == "missing_config":
         args += ["--config", str(tmp_path / "nope.yaml")]
+    elif case == "binary_config":
+        (tmp_path / "c.yaml").write_bytes(b"\xff\xfe\x00steps")
+        args += ["--config", str(tmp_path / "c.yaml")]
+    elif case == "fractional_steps":
+        (tmp_path / "c.yaml").write_text("ckpt_every: 2.5\n")
+        args += ["--config", str(tmp_path / "c.yaml")]
+    elif case == "unknown_preset":
+        (tmp_path / "c.yaml").write_text("jitter_preset: wobbly\n")
+        args += ["--config", str(tmp_path / "c.yaml")]
     code, out_text, err = _train(capsys, *args)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("jitteredge train: error:"), err
     assert "Traceback" not in err
     assert not (out / "last.pt").exists()
+
+
+def test_an_existing_run_is_never_overwritten_without_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = _train(capsys, "--source", "procedural", "--out", str(out), "--steps", "2", *TINY)
+    assert code == 0, err
+    before = (out / "last.pt").read_bytes(), (out / "log.csv").read_text()
+    code, _, err = _train(capsys, "--source", "procedural", "--out", str(out), "--steps", "1", *TINY)
+    assert code == 2 and "--resume" in err and len(err.strip().splitlines()) == 1
+    assert ((out / "last.pt").read_bytes(), (out / "log.csv").read_text()) == before
+
+
+def test_a_released_model_cannot_be_resumed(tmp_path, capsys):
+    from jitteredge.checkpoint import read_payload, strip_for_release
+
+    out = tmp_path / "run"
+    code, _, err = _train(capsys, "--source", "procedural", "--out", str(out), "--steps", "1", *TINY)
+    assert code == 0, err
+    torch.save(strip_for_release(read_payload(out / "last.pt")), out / "last.pt")
+    code, _, err = _train(capsys, "--source", "procedural", "--out", str(out), "--steps", "2", "--resume", *TINY)
+    assert code == 2 and "cannot be resumed" in err and len(err.strip().splitlines()) == 1
