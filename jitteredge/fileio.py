@@ -28,7 +28,10 @@ def read_rgb(path: str | os.PathLike, min_side: int = MIN_SIDE_PX) -> np.ndarray
         raise JitterEdgeError(f"{p}: no such file")
     if p.is_dir():
         raise JitterEdgeError(f"{p}: is a folder, not an image")
-    data = np.fromfile(str(p), dtype=np.uint8)  # np.fromfile + imdecode copes with any path encoding
+    try:
+        data = np.fromfile(str(p), dtype=np.uint8)  # np.fromfile + imdecode copes with any path encoding
+    except OSError as exc:
+        raise JitterEdgeError(f"{p}: cannot read it ({exc.strerror or type(exc).__name__})") from None
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None:
         raise JitterEdgeError(f"{p}: not an image OpenCV can decode (corrupt, truncated or unsupported)")

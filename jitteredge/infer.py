@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +83,17 @@ def open_runner(model: str | os.PathLike = DEFAULT_MODEL, threads: int | None = 
 
 @dataclass
 class Prediction:
-    field_input_px: np.ndarray  # float32 (H, W, 2), the input photo's size, input pixels
     field_working_px: np.ndarray  # float32 (h, w, 2), working size (padding cropped), working pixels
     size: WorkingSize  # how the photo was reduced and padded
+    code: np.ndarray  # (PH, PW, 2) network output, padded working size
+    input_hw: tuple[int, int]  # the photo's (H, W)
+    code_scale_px: float
+
+    @functools.cached_property
+    def field_input_px(self) -> np.ndarray:
+        """float32 (H, W, 2) field at the photo's size, in input pixels. Made on first use: on a
+        large photo it costs far more than the network, and a verdict alone never needs it."""
+        return code_to_input_field(self.code, self.size, self.input_hw, self.code_scale_px)
 
 
 def _fit_long_side(height: int, width: int, long_side: int, fixed_hw: tuple[int, int] | None) -> int:
@@ -113,5 +123,4 @@ def predict_field(runner: Runner, rgb: np.ndarray, long_side: int | None = None)
     code = runner.predict(x)[0].transpose(1, 2, 0)  # (PH, PW, 2)
     scale = runner.code_scale_px
     working = decode_field(code[: size.height, : size.width], scale)
-    field = code_to_input_field(code, size, (height, width), scale)
-    return Prediction(field_input_px=field, field_working_px=working, size=size)
+    return Prediction(field_working_px=working, size=size, code=code, input_hw=(height, width), code_scale_px=scale)

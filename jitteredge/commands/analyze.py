@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 HELP = "Map the camera shake in photos: per-pixel jitter field, a picture of it, and a verdict."
@@ -35,26 +36,33 @@ def _line(verdict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from jitteredge.analyze import AnalyzeConfig, iter_analyze
     from jitteredge.errors import JitterEdgeError
 
     if args.long_side is not None and args.long_side < 16:
         raise JitterEdgeError(f"--long-side {args.long_side}: must be at least 16 px")
     if args.threads is not None and args.threads < 1:
         raise JitterEdgeError(f"--threads {args.threads}: must be at least 1")
-    images = list(args.images)
-    if args.demo:
+    if not args.images and not args.demo:
+        raise JitterEdgeError("no IMAGE given (name photos or folders, or use --demo)")
+    if not args.demo:
+        return _analyze(args, list(args.images))
+    # --no-write keeps its word for the demo photos too: they live in a temporary folder then.
+    with tempfile.TemporaryDirectory(prefix="jitteredge-demo-") as scratch:
         from jitteredge.demo import write_demo_photos
 
-        demo = write_demo_photos(Path(args.out) / "demo_photos")
+        folder = Path(scratch) if args.no_write else Path(args.out) / "demo_photos"
+        demo = write_demo_photos(folder)
         if not args.json:
             truth = ", ".join(f"{p.stem} {blur:.1f} px" for p, blur in demo)
-            print(f"demo photos in {Path(args.out) / 'demo_photos'}/ (true median blur: {truth})", file=sys.stderr)
-        images += [str(p) for p, _ in demo]
-    if not images:
-        raise JitterEdgeError("no IMAGE given (name photos or folders, or use --demo)")
+            print(f"demo photos in {folder}/ (true median blur: {truth})", file=sys.stderr)
+        return _analyze(args, list(args.images) + [str(p) for p, _ in demo])
+
+
+def _analyze(args: argparse.Namespace, images: list[str]) -> int:
+    from tqdm import tqdm
+
+    from jitteredge.analyze import AnalyzeConfig, iter_analyze
+
     cfg = AnalyzeConfig(model=args.model, out_dir=args.out, long_side=args.long_side, threads=args.threads,
                         device=args.device, write_outputs=not args.no_write)
     verdicts, failed = [], 0
