@@ -44,7 +44,7 @@ def decode_field(code: np.ndarray, code_scale_px: float = CODE_SCALE_PX) -> np.n
     scale = np.float32(code_scale_px)
     a = np.ascontiguousarray(code[..., 0], dtype=np.float32).reshape(-1)
     b = np.ascontiguousarray(code[..., 1], dtype=np.float32).reshape(-1)
-    r = cv2.magnitude(a, b).reshape(-1)  # SIMD hypot
+    r = np.hypot(a, b)  # not cv2.magnitude: its SIMD body and scalar tail round differently
     r *= scale
     safe_r = np.maximum(r, np.float32(1e-30))  # r = 0 decodes to (0, 0) either way
     big = np.abs(a) * scale
