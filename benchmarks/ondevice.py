@@ -227,9 +227,33 @@ def endpoint_error(pred, truth):
     return np.minimum(np.linalg.norm(pred - truth, axis=-1), np.linalg.norm(pred + truth, axis=-1))
 
 
-def judged_shaken(field_px, shaken_px, area_quantile):
-    """jitteredge.verdict.judge_field(...).shaken: the area quantile of the blur length >= shaken_px."""
-    mag = np.hypot(field_px[..., 0].astype(np.float64), field_px[..., 1].astype(np.float64)).ravel()
+def blur_evidence(rgb, radius, min_std):
+    """jitteredge.evidence.blur_evidence with integral images: where the photo can show blur."""
+    g = rgb[..., 0].astype(np.int64) + 2 * rgb[..., 1].astype(np.int64) + rgb[..., 2].astype(np.int64)
+    h, w = g.shape
+
+    def table(a):
+        t = np.zeros((h + 1, w + 1), np.int64)
+        t[1:, 1:] = a.cumsum(0).cumsum(1)
+        return t
+
+    y0, y1 = np.clip(np.arange(h) - radius, 0, h), np.clip(np.arange(h) + radius + 1, 0, h)
+    x0, x1 = np.clip(np.arange(w) - radius, 0, w), np.clip(np.arange(w) + radius + 1, 0, w)
+
+    def window(t):
+        return t[y1][:, x1] - t[y0][:, x1] - t[y1][:, x0] + t[y0][:, x0]
+
+    n = (y1 - y0)[:, None] * (x1 - x0)[None, :]
+    s1 = window(table(g))
+    limit = 4 * int(min_std) * n
+    return n * window(table(g * g)) - s1 * s1 > limit * limit
+
+
+def judged_shaken(field_px, shaken_px, area_quantile, evidence):
+    """jitteredge.verdict.judge_field(...).shaken: the area quantile of the blur length, read as 0
+    where the photo shows no evidence, >= shaken_px."""
+    mag = np.hypot(field_px[..., 0].astype(np.float64), field_px[..., 1].astype(np.float64))
+    mag = np.where(evidence, mag, 0.0).ravel()
     return bool(np.quantile(mag, area_quantile) >= shaken_px)
 
 
@@ -250,6 +274,10 @@ def accuracy(predict, valset, batch):
     inputs, fields, meta = valset
     scale = float(meta.get("code_scale_px", 8.0))
     shaken_px, quantile = float(meta.get("shaken_px", 2.0)), float(meta.get("area_quantile", 0.95))
+    radius, min_std = int(meta.get("evidence_radius", 4)), int(meta.get("evidence_min_std", 5))
+    norm = meta.get("input", {})
+    photos = np.rint((inputs.astype(np.float64) * norm.get("std", 0.25) + norm.get("mean", 0.5)) * 255.0)
+    photos = np.clip(photos, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
     n = inputs.shape[0]
     epe, shaken = np.empty(n), np.empty(n, dtype=bool)
     for start in range(0, n, batch):
@@ -257,7 +285,8 @@ def accuracy(predict, valset, batch):
         for k in range(code.shape[0]):
             pred = decode_field(code[k].transpose(1, 2, 0), scale)
             epe[start + k] = float(endpoint_error(pred, fields[start + k]).mean())
-            shaken[start + k] = judged_shaken(pred, shaken_px, quantile)
+            evidence = blur_evidence(photos[start + k], radius, min_std)
+            shaken[start + k] = judged_shaken(pred, shaken_px, quantile, evidence)
     groups = np.asarray(meta["groups"])
     names = sorted(set(meta["groups"]), key=lambda g: (GROUP_ORDER.index(g) if g in GROUP_ORDER else 99, g))
     by_epe = {g: round(float(epe[groups == g].mean()), 4) for g in names}

@@ -2,7 +2,8 @@
 
 One photo: read (any size, 16-bit, gray, RGBA) -> reduce to the working size (never enlarge) ->
 network -> field in input pixels (``<stem>.flow.npy``), picture (``<stem>.jitter.png``) and the
-verdict (jitteredge.verdict.judge_field on the working-resolution field).
+verdict (jitteredge.verdict.judge_field on the working-resolution field, where the working photo
+has the contrast to show blur: jitteredge.evidence).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jitteredge.errors import JitterEdgeError
 from jitteredge.fileio import list_images, read_rgb, save_npy_atomic, write_image_atomic
 from jitteredge.infer import DEFAULT_MODEL, Prediction, open_runner, predict_field
 from jitteredge.runners import Runner
-from jitteredge.verdict import Verdict, judge_field
+from jitteredge.verdict import Verdict
 
 COLOUR_FULL_WORKING_PX = 10.0  # blur (working pixels) drawn at full colour in the picture
 
@@ -83,7 +84,7 @@ def analyze_image(runner: Runner, path: str | os.PathLike, long_side: int | None
     """One photo -> (float32 (H, W, 2) field in input pixels, Verdict)."""
     rgb = read_rgb(path)
     pred = run_prediction(runner, rgb, path, long_side)
-    return pred.field_input_px, judge_field(pred.field_working_px, pred.size.input_scale, str(path))
+    return pred.field_input_px, pred.verdict(path)
 
 
 class _StemNamer:
@@ -108,7 +109,7 @@ def analyze_one(runner: Runner, path: Path, cfg: AnalyzeConfig, stem: str) -> Im
     start = time.perf_counter()
     rgb = read_rgb(path)
     pred = run_prediction(runner, rgb, path, cfg.long_side)
-    verdict = judge_field(pred.field_working_px, pred.size.input_scale, str(path))
+    verdict = pred.verdict(path)
     result = ImageResult(path=str(path), verdict=verdict)
     if cfg.write_outputs:
         out = Path(cfg.out_dir)

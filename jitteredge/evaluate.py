@@ -7,8 +7,10 @@ source where BSDS500 is absent) with a fixed seed, in six groups: the strong and
 and method: the sign-invariant endpoint error (EPE, px), Gong's MSE after U >= 0 folding (px^2), the
 share of pixels whose blur exceeds the shaken threshold, the recall of shaken pixels (the share of
 truly shaken pixels called shaken: it says whether a moving subject is found where it moved), and the
-share of images the verdict calls shaken. Methods: the model (any runner), the zero field,
-and the cepstral estimator of jitteredge.baselines; the "truth" row gives the shares of the labels.
+share of images the verdict calls shaken (jitteredge.verdict, counting only the pixels where the
+sample has the contrast to show blur, for every method alike). Methods: the model (any runner), the
+zero field, and the cepstral estimator of jitteredge.baselines; the "truth" row gives the shares of
+the labels (its "images shaken": what a perfect field would be judged).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from jitteredge.colorize import field_to_rgb
 from jitteredge.errors import JitterEdgeError
+from jitteredge.evidence import blur_evidence
 from jitteredge.fieldcode import endpoint_error, gong_mse, magnitude
 from jitteredge.fileio import write_bytes_atomic, write_image_atomic
 from jitteredge.verdict import SHAKEN_PX, judge_field
@@ -98,7 +101,7 @@ class _Accumulator:
         self.epe, self.mse, self.px_share, self.img_shaken, self.count = 0.0, 0.0, 0.0, 0, 0
         self.hits, self.shaken_px = 0, 0  # pooled over samples: called shaken / truly shaken pixels
 
-    def add(self, pred: np.ndarray, truth: np.ndarray) -> None:
+    def add(self, pred: np.ndarray, truth: np.ndarray, evidence: np.ndarray | None = None) -> None:
         self.epe += float(endpoint_error(pred, truth).mean())
         self.mse += gong_mse(pred, truth)
         called = magnitude(pred) > SHAKEN_PX
@@ -106,7 +109,7 @@ class _Accumulator:
         shaken = magnitude(truth) > SHAKEN_PX
         self.hits += int((called & shaken).sum())
         self.shaken_px += int(shaken.sum())
-        self.img_shaken += int(judge_field(pred).shaken)
+        self.img_shaken += int(judge_field(pred, evidence=evidence).shaken)
         self.count += 1
 
     def result(self) -> dict:
@@ -204,8 +207,9 @@ def evaluate(cfg: EvalConfig) -> dict:
                 pred = predict_field(runner, s.image, long_side=max(s.image.shape[:2])).field_input_px
                 fields = {"truth": s.field, "model": pred, "zero": zero_field(s.image),
                           "cepstrum": estimate_field(s.image)}
+                evidence = blur_evidence(s.image)  # every method is judged by the same verdict rule
                 for name, f in fields.items():
-                    acc[name].add(f, s.field)
+                    acc[name].add(f, s.field, evidence)
                 # Show each group's most blurred sample (the first one where nothing is blurred);
                 # the mean, not the median, so that a small moving subject counts.
                 blur = float(np.mean(magnitude(s.field)))

@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from jitteredge.errors import JitterEdgeError
+from jitteredge.evidence import blur_evidence
 from jitteredge.fieldcode import decode_field
 from jitteredge.preprocess import WorkingSize, code_to_input_field, prepare
 from jitteredge.runners import Runner
+from jitteredge.verdict import Verdict, judge_field
 
 TORCH_SUFFIXES = (".pt", ".pth")
 ONNX_SUFFIXES = (".onnx", ".ort")
@@ -88,6 +90,12 @@ class Prediction:
     code: np.ndarray  # (PH, PW, 2) network output, padded working size
     input_hw: tuple[int, int]  # the photo's (H, W)
     code_scale_px: float
+    working_rgb: np.ndarray  # uint8 (h, w, 3): the photo at working size, as the network saw it
+
+    def verdict(self, path: str | os.PathLike = "") -> Verdict:
+        """The image-level verdict: the working field, judged where the working photo can show blur."""
+        return judge_field(self.field_working_px, self.size.input_scale, os.fspath(path),
+                           evidence=blur_evidence(self.working_rgb))
 
     @functools.cached_property
     def field_input_px(self) -> np.ndarray:
@@ -115,7 +123,7 @@ def predict_field(runner: Runner, rgb: np.ndarray, long_side: int | None = None)
     """
     height, width = rgb.shape[:2]
     long_side = _fit_long_side(height, width, int(long_side or runner.working_long_side), runner.fixed_hw)
-    x, size = prepare(rgb, long_side)
+    x, size, working_rgb = prepare(rgb, long_side)
     if runner.fixed_hw is not None and tuple(x.shape[2:]) != tuple(runner.fixed_hw):
         # Static-shape export: pad on to its size; the padding is cropped off below.
         fh, fw = runner.fixed_hw
@@ -123,4 +131,5 @@ def predict_field(runner: Runner, rgb: np.ndarray, long_side: int | None = None)
     code = runner.predict(x)[0].transpose(1, 2, 0)  # (PH, PW, 2)
     scale = runner.code_scale_px
     working = decode_field(code[: size.height, : size.width], scale)
-    return Prediction(field_working_px=working, size=size, code=code, input_hw=(height, width), code_scale_px=scale)
+    return Prediction(field_working_px=working, size=size, code=code, input_hw=(height, width), code_scale_px=scale,
+                      working_rgb=working_rgb)

@@ -45,15 +45,17 @@ def normalize(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
-def prepare(rgb: np.ndarray, long_side: int = DEFAULT_LONG_SIDE) -> tuple[np.ndarray, WorkingSize]:
-    """uint8 (H, W, 3) RGB photo -> (network input (1, 3, PH, PW), its WorkingSize)."""
+def prepare(rgb: np.ndarray, long_side: int = DEFAULT_LONG_SIDE) -> tuple[np.ndarray, WorkingSize, np.ndarray]:
+    """uint8 (H, W, 3) RGB photo -> (network input (1, 3, PH, PW), its WorkingSize, the reduced
+    uint8 (h, w, 3) photo before padding: what the verdict's evidence mask is taken from)."""
     size = plan_working_size(rgb.shape[0], rgb.shape[1], long_side)
     if (size.height, size.width) != rgb.shape[:2]:
         rgb = cv2.resize(rgb, (size.width, size.height), interpolation=cv2.INTER_AREA)
+    working = rgb
     pad_h, pad_w = size.padded_height - size.height, size.padded_width - size.width
     if pad_h or pad_w:
         rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="symmetric")
-    return normalize(rgb), size
+    return normalize(rgb), size, working
 
 
 def code_to_input_field(code: np.ndarray, size: WorkingSize, input_hw: tuple[int, int],

@@ -1,5 +1,8 @@
 """From a per-pixel field to an image-level verdict: shaken or not, how far, which way.
 
+A pixel is shaken when its blur is longer than SHAKEN_PX and the photo has the local contrast to show
+it (jitteredge.evidence); the photo is shaken when more than 5% of its pixels are.
+
 The Android demo (android_demo/.../Verdict.java) mirrors this file line for line; golden vectors
 written by tests keep the two in step.
 """
@@ -18,7 +21,7 @@ AREA_QUANTILE = 0.95  # the image is shaken when more than 5% of its pixels are
 @dataclass
 class Verdict:
     path: str
-    shaken: bool  # score >= 0.5, i.e. more than (1 - AREA_QUANTILE) of the pixels are shaken
+    shaken: bool  # score >= 0.5, i.e. more than (1 - AREA_QUANTILE) of the pixels are shaken (where seen)
     score: float  # 0-1, higher = more shake; 0.5 where the AREA_QUANTILE blur equals SHAKEN_PX
     shaken_fraction: float  # share of pixels with blur > SHAKEN_PX (working resolution)
     blur_px: float  # median blur length over shaken pixels, in input-image pixels (0 if none)
@@ -28,7 +31,8 @@ class Verdict:
         return asdict(self)
 
 
-def judge_field(field: np.ndarray, input_scale: float = 1.0, path: str = "", shaken_px: float = SHAKEN_PX) -> Verdict:
+def judge_field(field: np.ndarray, input_scale: float = 1.0, path: str = "", shaken_px: float = SHAKEN_PX,
+                evidence: np.ndarray | None = None) -> Verdict:
     """Judge a field measured at working resolution.
 
     Args:
@@ -36,12 +40,19 @@ def judge_field(field: np.ndarray, input_scale: float = 1.0, path: str = "", sha
         input_scale: input pixels per working pixel (>= 1 when the photo was reduced).
         path: the image the field belongs to.
         shaken_px: per-pixel threshold in working pixels.
+        evidence: boolean (H, W) mask of the pixels where blur could be seen
+            (jitteredge.evidence.blur_evidence of the working photo); elsewhere the field is read
+            as no blur. None: every pixel counts.
     """
     u = field[..., 0].astype(np.float64).ravel()
     v = field[..., 1].astype(np.float64).ravel()
     mag = np.hypot(u, v)
     if mag.size == 0:
         raise ValueError("empty field")
+    if evidence is not None:
+        if evidence.shape != field.shape[:2]:
+            raise ValueError(f"evidence mask {evidence.shape} does not match the field {field.shape[:2]}")
+        mag = np.where(evidence.ravel(), mag, 0.0)  # a flat area shows no blur: no shake seen there
     shaken_mask = mag > shaken_px
     shaken_fraction = float(shaken_mask.mean())
     q = float(np.quantile(mag, AREA_QUANTILE))

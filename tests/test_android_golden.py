@@ -90,7 +90,7 @@ def test_prepare_exact_equals_the_package_prepare_when_no_resize_is_needed():
     rng = np.random.default_rng(5)
     rgb = rng.integers(0, 256, size=(21, 30, 3), dtype=np.uint8)
     ours, size, padded = prepare_exact(rgb, 64)
-    theirs, their_size = prepare(rgb, 64)
+    theirs, their_size, _ = prepare(rgb, 64)
     assert size == their_size
     assert padded.shape == (32, 32, 3)
     np.testing.assert_array_equal(ours, theirs)

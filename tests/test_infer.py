@@ -141,6 +141,25 @@ def test_small_photo_is_never_enlarged(artifacts):
     assert reduced.field_input_px.shape == (40, 24, 2) and reduced.field_working_px.shape == (20, 12, 2)
 
 
+def test_verdict_counts_only_where_the_working_photo_shows_contrast(artifacts):
+    from jitteredge.evidence import blur_evidence
+    from jitteredge.verdict import judge_field
+
+    rgb = np.full((64, 96, 3), 180, np.uint8)  # a flat sky ...
+    rgb[40:] = np.random.default_rng(5).integers(0, 256, (24, 96, 3))  # ... over a busy ground
+    with open_runner(artifacts / "edge.pt") as runner:
+        pred = predict_field(runner, rgb, long_side=48)  # reduced: the mask is taken at working size
+    assert pred.working_rgb.shape == (32, 48, 3) and pred.working_rgb.dtype == np.uint8
+    evidence = blur_evidence(pred.working_rgb)
+    assert evidence[24:].all() and not evidence[:12].any()
+    verdict = pred.verdict("sky.jpg")
+    assert verdict.path == "sky.jpg"
+    assert verdict == judge_field(pred.field_working_px, pred.size.input_scale, "sky.jpg", evidence=evidence)
+    # what the network reads in the sky does not count
+    mag = np.hypot(pred.field_working_px[..., 0], pred.field_working_px[..., 1])
+    assert verdict.shaken_fraction == pytest.approx(((mag > 2.0) & evidence).mean(), abs=1e-4)
+
+
 def test_default_model_opens():
     try:
         path = resolve_model_path("default")

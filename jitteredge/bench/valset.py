@@ -14,6 +14,7 @@ import numpy as np
 
 from jitteredge.bench.reasons import first_line
 from jitteredge.errors import JitterEdgeError
+from jitteredge.evidence import EVIDENCE_MIN_STD, EVIDENCE_RADIUS, blur_evidence
 from jitteredge.fieldcode import CODE_SCALE_PX, decode_field, endpoint_error
 from jitteredge.preprocess import MEAN, MULTIPLE, STD
 from jitteredge.verdict import AREA_QUANTILE, SHAKEN_PX
@@ -98,6 +99,7 @@ def save_valset(valset: ValSet, folder: str | os.PathLike) -> Path:
         "groups": list(valset.groups),
         "code_scale_px": float(valset.code_scale_px),
         "shaken_px": SHAKEN_PX, "area_quantile": AREA_QUANTILE,
+        "evidence_radius": EVIDENCE_RADIUS, "evidence_min_std": EVIDENCE_MIN_STD,
         "input": {"mean": MEAN, "std": STD, "layout": "NCHW", "color": "RGB"},
         "fields": "float32 (N, H, W, 2): (U, V) in pixels, U along columns",
         **{k: v for k, v in valset.meta.items() if k not in ("n", "size_px")},
@@ -129,6 +131,13 @@ def load_valset(folder: str | os.PathLike) -> ValSet:
     return ValSet(inputs, fields_px, groups, float(meta.get("code_scale_px", CODE_SCALE_PX)), meta)
 
 
+def input_to_rgb(inputs: np.ndarray) -> np.ndarray:
+    """Network inputs (N, 3, H, W) back to the uint8 (N, H, W, 3) photos they were made from
+    (normalisation undone and rounded: exact for inputs made from uint8 photos)."""
+    rgb = np.rint((inputs.astype(np.float64) * STD + MEAN) * 255.0)
+    return np.clip(rgb, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
 def accuracy(predict: Callable[[np.ndarray], np.ndarray], valset: ValSet, batch: int = 8) -> dict:
     """Endpoint error and shaken shares of ``predict`` on ``valset``.
 
@@ -144,6 +153,7 @@ def accuracy(predict: Callable[[np.ndarray], np.ndarray], valset: ValSet, batch:
     from jitteredge.verdict import judge_field
 
     n = valset.inputs.shape[0]
+    photos = input_to_rgb(valset.inputs)
     epe = np.empty(n)
     shaken = np.empty(n, dtype=bool)
     for start in range(0, n, batch):
@@ -151,7 +161,7 @@ def accuracy(predict: Callable[[np.ndarray], np.ndarray], valset: ValSet, batch:
         for k in range(code.shape[0]):
             pred = decode_field(code[k].transpose(1, 2, 0), valset.code_scale_px)
             epe[start + k] = float(endpoint_error(pred, valset.fields[start + k]).mean())
-            shaken[start + k] = judge_field(pred).shaken
+            shaken[start + k] = judge_field(pred, evidence=blur_evidence(photos[start + k])).shaken
     return summarise_accuracy(epe, shaken, valset.groups)
 
 

@@ -5,6 +5,9 @@ import java.util.Arrays;
 /**
  * From a per-pixel field to an image-level verdict: shaken or not, how far, which way.
  *
+ * <p>A pixel is shaken when its blur is longer than SHAKEN_PX and the frame has the local contrast to
+ * show it ({@link Evidence}); the frame is shaken when more than 5% of its pixels are.
+ *
  * <p>Mirrors {@code jitteredge.verdict.judge_field} line for line, with NumPy's quantile, median and
  * pairwise summation and Python's rounding (see {@link PyMath}), so the golden vectors match exactly.
  */
@@ -35,7 +38,12 @@ public final class Verdict {
 
     /** Judges a field with the default threshold; allocates its scratch arrays (see {@link Judge}). */
     public static Verdict judge(JitterField field, double inputScale) {
-        return new Judge(SHAKEN_PX).judge(field, inputScale);
+        return new Judge(SHAKEN_PX).judge(field, inputScale, null);
+    }
+
+    /** As {@link #judge(JitterField, double)}, counting only the pixels where {@code evidence} is true. */
+    public static Verdict judge(JitterField field, double inputScale, boolean[] evidence) {
+        return new Judge(SHAKEN_PX).judge(field, inputScale, evidence);
     }
 
     /**
@@ -68,20 +76,31 @@ public final class Verdict {
             this.shakenPx = shakenPx;
         }
 
+        /** Judges a field measured at working resolution, every pixel counting. */
+        public Verdict judge(JitterField field, double inputScale) {
+            return judge(field, inputScale, null);
+        }
+
         /**
          * Judges a field measured at working resolution.
          *
          * @param field field in working px
          * @param inputScale input px per working px (>= 1 when the frame was reduced)
+         * @param evidence row-major mask of the pixels where the frame can show blur ({@link Evidence});
+         *     elsewhere the field is read as no blur. null: every pixel counts.
          */
-        public Verdict judge(JitterField field, double inputScale) {
+        public Verdict judge(JitterField field, double inputScale, boolean[] evidence) {
             int n = field.size();
+            if (evidence != null && evidence.length < n) {
+                throw new IllegalArgumentException("evidence mask holds " + evidence.length + " values, field " + n);
+            }
             ensureCapacity(n);
             int shakenCount = 0;
             for (int i = 0; i < n; i++) {
                 double u = field.u[i];
                 double v = field.v[i];
-                double mag = Math.hypot(u, v);
+                // A flat area shows no blur: no shake seen there.
+                double mag = evidence == null || evidence[i] ? Math.hypot(u, v) : 0.0;
                 lengths[i] = mag;
                 if (mag > shakenPx) {
                     // Mean of the doubled angle weighted by length: sign-invariant. Kept in pixel order

@@ -6,6 +6,7 @@ import android.os.SystemClock;
 import androidx.annotation.NonNull;
 import androidx.camera.core.ImageAnalysis;
 import androidx.camera.core.ImageProxy;
+import com.jitteredge.core.Evidence;
 import com.jitteredge.core.FieldCodec;
 import com.jitteredge.core.JitterField;
 import com.jitteredge.core.LatencyWindow;
@@ -18,7 +19,7 @@ import java.nio.ByteBuffer;
 /**
  * Live analysis: RGBA_8888 frame -> network input -> code -> field -> verdict and jitter map.
  *
- * <p>Every buffer (frame bytes, input floats, code, field, layer pixels and bitmaps) is allocated once
+ * <p>Every buffer (frame bytes, input floats, code, field, evidence mask, layer pixels and bitmaps) is allocated once
  * per frame size and reused; CameraX's STRATEGY_KEEP_ONLY_LATEST drops frames while one is running, so
  * the preview never queues behind the network.
  */
@@ -42,6 +43,7 @@ final class FrameAnalyzer implements ImageAnalysis.Analyzer {
     private final Listener listener;
     private final LatencyWindow latency = new LatencyWindow(LATENCY_WINDOW);
     private final Verdict.Judge judge = new Verdict.Judge(Verdict.SHAKEN_PX);
+    private final Evidence evidence = new Evidence();
 
     private int frameHeight;
     private int frameWidth;
@@ -50,6 +52,7 @@ final class FrameAnalyzer implements ImageAnalysis.Analyzer {
     private float[] input;
     private float[] code;
     private JitterField field;
+    private boolean[] evidenceMask;
     private int[] layerPixels;
     private final Bitmap[] layers = new Bitmap[LAYER_BUFFERS];
     private int nextLayer;
@@ -80,7 +83,8 @@ final class FrameAnalyzer implements ImageAnalysis.Analyzer {
             preprocess.fromRgba(frameBytes, 0, plane.getRowStride(), input);
             model.run(input, size, code);
             FieldCodec.decode(code, size.tensorHeight, size.tensorWidth, model.codeScalePx(), field);
-            Verdict verdict = judge.judge(field, size.inputScale);
+            evidence.compute(preprocess.workingRgb(), size.height, size.width, 3 * size.paddedWidth, evidenceMask);
+            Verdict verdict = judge.judge(field, size.inputScale, evidenceMask);
             Bitmap layer = drawLayer();
             latency.add((SystemClock.elapsedRealtimeNanos() - start) / 1e6);
             listener.onFrame(new FrameResult(verdict, layer, image.getImageInfo().getRotationDegrees(),
@@ -103,6 +107,7 @@ final class FrameAnalyzer implements ImageAnalysis.Analyzer {
         input = new float[size.tensorLength()];
         code = new float[2 * size.tensorHeight * size.tensorWidth];
         field = new JitterField(size.height, size.width);
+        evidenceMask = new boolean[size.height * size.width];
         int lh = Overlay.layerSide(size.height, LAYER_STEP);
         int lw = Overlay.layerSide(size.width, LAYER_STEP);
         layerPixels = new int[lh * lw];

@@ -3,6 +3,7 @@ package com.jitteredge.demo;
 import ai.onnxruntime.OrtException;
 import android.graphics.Bitmap;
 import android.graphics.BitmapFactory;
+import com.jitteredge.core.Evidence;
 import com.jitteredge.core.FieldCodec;
 import com.jitteredge.core.JitterField;
 import com.jitteredge.core.Preprocess;
@@ -40,7 +41,9 @@ final class ShotChecker {
             model.run(input, size, code);
             JitterField field = FieldCodec.decode(code, size.tensorHeight, size.tensorWidth, size.height,
                     size.width, model.codeScalePx());
-            return Verdict.judge(field, size.inputScale);
+            boolean[] evidence = new boolean[size.height * size.width];
+            new Evidence().compute(preprocess.workingRgb(), size.height, size.width, 3 * size.paddedWidth, evidence);
+            return Verdict.judge(field, size.inputScale, evidence);
         } finally {
             bitmap.recycle();
         }

@@ -73,6 +73,30 @@ public class FieldGoldenTest {
     }
 
     @Test
+    public void evidenceMatchesPython() {
+        assertArrayEquals(g.file + ": evidence", expectedEvidence(), computeEvidence());
+    }
+
+    @Test
+    public void verdictWithEvidenceMatchesPython() {
+        assertVerdict("verdict_evidence", Verdict.judge(field, inputScale, computeEvidence()), 0.0);
+    }
+
+    @Test
+    public void evidenceReadsAPaddedImageByItsStride() {
+        int h = field.height;
+        int w = field.width;
+        byte[] photo = g.bytes("evidence_photo");
+        byte[] padded = new byte[h * (w + 5) * 3];  // 5 extra pixels per row, as the padded working image
+        for (int y = 0; y < h; y++) {
+            System.arraycopy(photo, y * w * 3, padded, y * (w + 5) * 3, w * 3);
+        }
+        boolean[] got = new boolean[h * w];
+        new Evidence(g.integer("evidence_radius"), g.integer("evidence_min_std")).compute(padded, h, w, (w + 5) * 3, got);
+        assertArrayEquals(g.file + ": evidence from a padded image", expectedEvidence(), got);
+    }
+
+    @Test
     public void colorsMatchPython() {
         byte[] rgb = new byte[3 * field.size()];
         Overlay.fieldToRgb(field, g.dbl("max_px"), rgb);
@@ -97,6 +121,23 @@ public class FieldGoldenTest {
         }
     }
 
+    private boolean[] computeEvidence() {
+        boolean[] got = new boolean[field.size()];
+        Evidence evidence = new Evidence(g.integer("evidence_radius"), g.integer("evidence_min_std"));
+        evidence.compute(new byte[3 * 50 * 50], 50, 50, 150, new boolean[2500]);  // tables left over from a larger frame
+        evidence.compute(g.bytes("evidence_photo"), field.height, field.width, 3 * field.width, got);
+        return got;
+    }
+
+    private boolean[] expectedEvidence() {
+        int[] flags = g.ints("evidence");
+        boolean[] want = new boolean[flags.length];
+        for (int i = 0; i < flags.length; i++) {
+            want[i] = flags[i] != 0;
+        }
+        return want;
+    }
+
     private JitterField decodeCode() {
         int[] shape = g.ints("code_shape");
         assertEquals(2, shape[0]);
@@ -105,7 +146,11 @@ public class FieldGoldenTest {
     }
 
     private void assertVerdict(Verdict got, double tolerance) {
-        Golden want = g.child("verdict");
+        assertVerdict("verdict", got, tolerance);
+    }
+
+    private void assertVerdict(String key, Verdict got, double tolerance) {
+        Golden want = g.child(key);
         String where = g.file + ": " + got;
         assertEquals(where, want.bool("shaken"), got.shaken);
         assertEquals(where, want.dbl("score"), got.score, tolerance);
