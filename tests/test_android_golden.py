@@ -55,6 +55,10 @@ def test_index_names_every_case_and_cases_cover_the_edges():
     assert any(v["shaken"] for v in verdicts) and any(not v["shaken"] for v in verdicts)
     assert any(0.0 < v["shaken_fraction"] < 0.05 for v in verdicts)  # a few shaken pixels, no verdict
     assert any(0.5 <= v["score"] < 1.0 for v in verdicts)  # quantile interpolated, not clipped
+    cases = [json.loads((COMMITTED / f).read_text()) for f in index["field"]]
+    masks = [np.asarray(c["evidence"]) for c in cases]
+    assert all(0 < m.mean() < 1 for m in masks)  # every evidence photo has flat and busy areas
+    assert any(c["verdict"]["shaken"] and not c["verdict_evidence"]["shaken"] for c in cases)  # the mask decides one
     sizes = [json.loads((COMMITTED / f).read_text()) for f in index["preprocess"]]
     assert any(s["height"] % 2 and s["width"] % 2 for s in sizes)
 
