@@ -116,7 +116,7 @@ def analyze_one(runner: Runner, path: Path, cfg: AnalyzeConfig, stem: str) -> Im
         flow_path, picture_path = out / f"{stem}.flow.npy", out / f"{stem}.jitter.png"
         save_npy_atomic(flow_path, pred.field_input_px)
         max_px = COLOUR_FULL_WORKING_PX * pred.size.input_scale
-        picture = draw_jitter(rgb, pred.field_input_px, verdict, max_px, cfg.display_long_side)
+        picture = draw_jitter(rgb, pred.field_input_px, verdict, max_px, cfg.display_long_side, evidence=pred.evidence)
         write_image_atomic(picture_path, picture)
         result.outputs = {"flow": str(flow_path), "picture": str(picture_path)}
     result.seconds = time.perf_counter() - start

@@ -92,10 +92,14 @@ class Prediction:
     code_scale_px: float
     working_rgb: np.ndarray  # uint8 (h, w, 3): the photo at working size, as the network saw it
 
+    @functools.cached_property
+    def evidence(self) -> np.ndarray:
+        """bool (h, w): the working pixels with the local contrast to show blur (jitteredge.evidence)."""
+        return blur_evidence(self.working_rgb)
+
     def verdict(self, path: str | os.PathLike = "") -> Verdict:
         """The image-level verdict: the working field, judged where the working photo can show blur."""
-        return judge_field(self.field_working_px, self.size.input_scale, os.fspath(path),
-                           evidence=blur_evidence(self.working_rgb))
+        return judge_field(self.field_working_px, self.size.input_scale, os.fspath(path), evidence=self.evidence)
 
     @functools.cached_property
     def field_input_px(self) -> np.ndarray:

@@ -3,7 +3,9 @@
 Colour (jitteredge.colorize.overlay): hue = blur orientation, brightness and opacity = blur length.
 Over it, a grid of short line segments centred on their grid points: segments rather than arrows
 because M and -M blur alike (METHOD.md section 1), each as long as the local blur relative to the
-colour scale. A banner below holds the colour-wheel legend and the verdict.
+colour scale. Flat areas, where the photo cannot show blur and the verdict does not look
+(jitteredge.evidence), are drawn greyed, without colour or segments. A banner below holds the
+colour-wheel legend and the verdict.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def verdict_text(verdict: Verdict) -> str:
 
 
 def draw_jitter(photo_rgb: np.ndarray, field_px: np.ndarray, verdict: Verdict | None = None, max_px: float = 10.0,
-                display_long_side: int = DISPLAY_LONG_SIDE, cells: int = GRID_CELLS) -> np.ndarray:
+                display_long_side: int = DISPLAY_LONG_SIDE, cells: int = GRID_CELLS,
+                evidence: np.ndarray | None = None) -> np.ndarray:
     """Draw a field over its photo.
 
     Args:
@@ -71,6 +74,8 @@ def draw_jitter(photo_rgb: np.ndarray, field_px: np.ndarray, verdict: Verdict | 
         max_px: blur length (field units) drawn at full colour and full segment length.
         display_long_side: the picture's long side at most, in pixels.
         cells: grid segments along the long side.
+        evidence: bool mask (any size, e.g. working resolution) of the pixels where the photo can show
+            blur; the others are greyed and carry no colour or segment. None: draw everything.
 
     Returns:
         uint8 (h + banner, w, 3) RGB picture.
@@ -82,7 +87,15 @@ def draw_jitter(photo_rgb: np.ndarray, field_px: np.ndarray, verdict: Verdict | 
     # Nearest sampling never averages M with -M; the field is smooth, so nothing is lost at display size.
     field = field_px if field_px.shape[:2] == (h, w) else cv2.resize(
         np.ascontiguousarray(field_px, dtype=np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+    flat = None
+    if evidence is not None:
+        seen = cv2.resize(evidence.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        flat = ~seen
+        field = np.where(seen[..., None], field, np.float32(0.0))
     canvas = np.ascontiguousarray(overlay(photo, field, max_px))
+    if flat is not None and flat.any():
+        grey = canvas[flat].mean(axis=-1, keepdims=True)
+        canvas[flat] = (0.35 * canvas[flat] + 0.65 * (0.6 * grey + 40.0)).astype(np.uint8)
     _draw_segments(canvas, field, max_px, cells)
 
     # Banner: wheel legend at the left, verdict and scale text beside it.
@@ -98,8 +111,10 @@ def draw_jitter(photo_rgb: np.ndarray, field_px: np.ndarray, verdict: Verdict | 
         region = banner[4:4 + d, x0:x0 + d]
         region[disc] = wheel[disc]
         x0 += d + 8
-    lines = [verdict_text(verdict) if verdict else "",
-             f"colour: blur orientation; brightness, line: length up to {max_px:.0f} px"]
+    legend = f"colour: blur orientation; brightness, line: length up to {max_px:.0f} px"
+    if flat is not None:
+        legend += "; grey: flat, not judged"
+    lines = [verdict_text(verdict) if verdict else "", legend]
     for k, text in enumerate(lines):
         if text:
             cv2.putText(banner, text, (x0, 4 + line_h * (k + 1) - 6), font, font_scale, (240, 240, 240), 1, cv2.LINE_AA)

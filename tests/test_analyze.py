@@ -90,6 +90,24 @@ def test_jitter_picture_draws_the_field():
     assert np.abs(flipped.astype(int) - shaken).max() <= 64 and np.abs(flipped.astype(int) - shaken).mean() < 0.5
 
 
+def test_jitter_picture_greys_flat_areas_and_draws_no_field_there():
+    photo = np.random.default_rng(3).integers(0, 256, (48, 64, 3)).astype(np.uint8)
+    field = np.full((48, 64, 2), (6.0, 3.0), np.float32)
+    evidence = np.zeros((24, 32), bool)  # at working size (half the photo's)
+    evidence[:, :16] = True
+    with_mask = draw_jitter(photo, field, None, max_px=10, evidence=evidence)
+    without = draw_jitter(photo, field, None, max_px=10)
+    flat_zero = draw_jitter(photo, np.zeros_like(field), None, max_px=10, evidence=evidence)
+    # Left half (evidence): as drawn without a mask. Right half (flat): the field is not drawn, so
+    # the picture there is the same whatever the field says; it is the photo greyed.
+    np.testing.assert_array_equal(with_mask[:48, :28], without[:48, :28])
+    np.testing.assert_array_equal(with_mask[:48, 36:], flat_zero[:48, 36:])
+    grey = with_mask[:48, 36:].astype(int)
+    assert np.abs(grey - photo[:, 36:]).mean() > 10
+    assert np.abs(grey - grey.mean(axis=-1, keepdims=True)).mean() < 0.5 * np.abs(
+        photo[:, 36:].astype(int) - photo[:, 36:].mean(axis=-1, keepdims=True)).mean()  # less colour
+
+
 def test_large_photo_is_drawn_reduced():
     picture = draw_jitter(np.zeros((300, 400, 3), np.uint8), np.ones((300, 400, 2), np.float32), display_long_side=200)
     assert picture.shape[1] == 200 and picture.shape[0] > 150
