@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from jitteredge.errors import JitterEdgeError
-from jitteredge.fileio import list_images, read_rgb, save_npy_atomic, write_image_atomic
+from jitteredge.fileio import ensure_writable_dir, list_images, read_rgb, save_npy_atomic, write_image_atomic
 from jitteredge.infer import DEFAULT_MODEL, Prediction, open_runner, predict_field
 from jitteredge.runners import Runner
 from jitteredge.verdict import Verdict
@@ -131,6 +131,8 @@ def iter_analyze(cfg: AnalyzeConfig, inputs: list[str | os.PathLike]) -> Iterato
     """
     from tqdm import tqdm
 
+    if cfg.write_outputs:
+        ensure_writable_dir(cfg.out_dir)  # one line now, not one failure per photo
     items = list(expand_inputs(inputs, skip_dir=cfg.out_dir if cfg.write_outputs else None))
     namer = _StemNamer()
     with open_runner(cfg.model, threads=cfg.threads, device=cfg.device) as runner:

@@ -20,7 +20,6 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -29,7 +28,7 @@ from jitteredge.colorize import field_to_rgb
 from jitteredge.errors import JitterEdgeError
 from jitteredge.evidence import blur_evidence
 from jitteredge.fieldcode import endpoint_error, gong_mse, magnitude
-from jitteredge.fileio import write_bytes_atomic, write_image_atomic
+from jitteredge.fileio import ensure_writable_dir, write_bytes_atomic, write_image_atomic
 from jitteredge.verdict import SHAKEN_PX, judge_field
 
 # group -> SampleConfig overrides that make every sample of one kind (no subject-only motion, and
@@ -190,6 +189,7 @@ def evaluate(cfg: EvalConfig) -> dict:
         raise JitterEdgeError(f"--size {cfg.size_px}: samples must be at least {MIN_SIZE_PX} px")
     if cfg.threads is not None and cfg.threads < 1:
         raise JitterEdgeError(f"--threads {cfg.threads}: must be at least 1")
+    out = ensure_writable_dir(cfg.out_dir)  # before the work, not after it
     start = time.perf_counter()
     source, source_name = _open_eval_source(cfg)
     groups: dict[str, dict] = {}
@@ -225,7 +225,6 @@ def evaluate(cfg: EvalConfig) -> dict:
                   "size_px": size_px, "shaken_px": SHAKEN_PX, "groups": groups}
     report["seconds"] = round(time.perf_counter() - start, 2)
 
-    out = Path(cfg.out_dir)
     write_bytes_atomic(out / "eval.json", (json.dumps(report, indent=2) + "\n").encode())
     write_bytes_atomic(out / "eval.md", markdown_table(report).encode())
     if picture_rows:

@@ -64,6 +64,24 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def ensure_writable_dir(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` if needed and prove it takes a file, before any long work starts.
+
+    Raises:
+        JitterEdgeError: it is a file, or it cannot be created or written to.
+    """
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise JitterEdgeError(f"{out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".jitteredge-write-test-"):
+            pass
+    except OSError as exc:
+        raise JitterEdgeError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+    return out
+
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 

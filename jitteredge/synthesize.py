@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ import numpy as np
 
 from jitteredge import __version__
 from jitteredge.errors import JitterEdgeError
-from jitteredge.fileio import save_npy_atomic, write_bytes_atomic, write_image_atomic
+from jitteredge.fileio import ensure_writable_dir, save_npy_atomic, write_bytes_atomic, write_image_atomic
 from jitteredge.synth.sample import SampleConfig, make_sample
 from jitteredge.synth.sources import FolderSource, open_source
 
@@ -147,15 +145,7 @@ def _settings(cfg: SynthConfig) -> dict[str, Any]:
 
 def _prepare_out_dir(cfg: SynthConfig) -> Path:
     out = Path(cfg.out_dir)
-    if out.exists() and not out.is_dir():
-        raise JitterEdgeError(f"{out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise JitterEdgeError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+    ensure_writable_dir(out)
     manifest = out / MANIFEST
     if manifest.exists():
         try:

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from jitteredge.errors import JitterEdgeError
+from jitteredge.fileio import ensure_writable_dir
 from jitteredge.fieldcode import CODE_SCALE_PX, decode_field, endpoint_error, gong_mse
 from jitteredge.verdict import SHAKEN_PX
 
@@ -373,18 +374,6 @@ def lr_at(step: int, cfg: TrainConfig, wall_s: float = 0.0) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * t)))
 
 
-def _check_writable(out_dir: Path) -> None:
-    from jitteredge.fileio import write_bytes_atomic
-
-    if out_dir.exists() and not out_dir.is_dir():
-        raise JitterEdgeError(f"{out_dir}: exists and is not a folder")
-    try:
-        write_bytes_atomic(out_dir / ".write_test", b"")
-        (out_dir / ".write_test").unlink()
-    except OSError as exc:
-        raise JitterEdgeError(f"{out_dir}: cannot write here ({exc.strerror})") from None
-
-
 def _resolve_device(name: str, local_rank: int):
     import torch
 
@@ -503,7 +492,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     main = rank == 0
     out_dir = Path(cfg.out_dir)
     if main:
-        _check_writable(out_dir)
+        ensure_writable_dir(out_dir)
 
     # Data first: a bad source should fail before the model is built.
     train_source = _open_source(cfg.source, "train")

@@ -20,7 +20,7 @@ from jitteredge import __version__
 from jitteredge.errors import JitterEdgeError
 from jitteredge.export import onnx_export, quantize, tensorrt_build
 from jitteredge.export.config import ExportConfig, ExportResult
-from jitteredge.fileio import atomic_path
+from jitteredge.fileio import atomic_path, ensure_writable_dir
 
 ENGINE_SUFFIXES = (".engine", ".plan")
 INT8_ORT_TOLERANCE_PX = 0.25  # .ort (ARM-fused INT8 kernels) vs .onnx (x86 kernels): rounding differs
@@ -138,13 +138,7 @@ def _check_out(out: Path, cfg: ExportConfig) -> None:
         raise JitterEdgeError(f"{out}: --format {cfg.format} writes {' or '.join(allowed)} files")
     if out.is_dir():
         raise JitterEdgeError(f"{out}: is a folder; give a file name")
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".jitteredge-write-test-"):
-            pass
-    except OSError as exc:
-        raise JitterEdgeError(f"{parent}: cannot write here ({exc.strerror or exc})") from None
+    ensure_writable_dir(out.parent)
 
 
 # -- INT8 ----------------------------------------------------------------------------------------

@@ -116,3 +116,14 @@ def test_unreadable_image_is_one_line(photos, checkpoint, tmp_path, capsys, monk
     rc = main(["analyze", str(photos / "one.jpg"), "--model", str(checkpoint), "--no-write"])
     err = capsys.readouterr().err
     assert rc == 1 and "Permission denied" in err and "Traceback" not in err
+
+
+def test_unwritable_out_is_one_line_not_one_per_photo(checkpoint, photos, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = main(["analyze", str(photos), "--model", str(checkpoint), "--out", str(blocker / "o")])
+    captured = capsys.readouterr()
+    assert rc == 2 and "cannot write" in captured.err and captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+    # verdicts alone need no folder
+    assert main(["analyze", str(photos), "--model", str(checkpoint), "--out", str(blocker / "o"), "--no-write"]) == 0

@@ -35,3 +35,14 @@ def test_bad_options_are_one_line_and_exit_2(checkpoint, tmp_path, capsys, bad, 
     err = capsys.readouterr().err
     assert rc == 2 and word in err and len(err.strip().splitlines()) == 1
     assert not out.exists()  # refused before anything was written
+
+
+def test_unwritable_out_is_refused_before_the_work(checkpoint, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out, word in ((blocker / "ev", "cannot write"), (blocker, "not a folder")):
+        rc = cli.main(["eval", "--model", str(checkpoint), "--source", "procedural", "--n", "1", "--size", "32",
+                       "--groups", "sharp", "--out", str(out)])
+        captured = capsys.readouterr()
+        assert rc == 2 and word in captured.err and len(captured.err.strip().splitlines()) == 1
+        assert captured.out == ""  # no table: nothing was measured
