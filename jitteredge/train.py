@@ -113,6 +113,8 @@ class TrainConfig:
         out = {}
         for k, v in d.items():
             default = getattr(cls, k)
+            if default is None and str(known[k].type).startswith("float") and v is not None:
+                default = 0.0  # an optional number (e.g. a mixture share): checked as one when given
             if v is None or default is None:
                 out[k] = v
             elif isinstance(default, bool):

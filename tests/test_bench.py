@@ -589,3 +589,7 @@ def test_config_file_then_flags(tmp_path):
     cfg_file.write_text(json.dumps({"runz": 7}))
     with pytest.raises(JitterEdgeError, match="unknown bench settings"):
         command.build_config(parser.parse_args(["--config", str(cfg_file)]))
+    for bad in ({"max_epe": "small"}, {"threads": [1, "two"]}, {"runs": 2.5}):
+        cfg_file.write_text(json.dumps(bad))
+        with pytest.raises(JitterEdgeError, match=f"{next(iter(bad))} must be"):
+            command.build_config(parser.parse_args(["--config", str(cfg_file)]))

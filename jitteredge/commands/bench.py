@@ -93,6 +93,7 @@ def build_config(args: argparse.Namespace):
 
     from jitteredge.bench import (BACKENDS, SCALING_BATCHES, SCALING_SIZES, SCALING_THREADS, BenchConfig,
                                   parse_backends)
+    from jitteredge.configfile import check_types
     from jitteredge.errors import JitterEdgeError
 
     config_path = _arg(args, "config")
@@ -105,6 +106,7 @@ def build_config(args: argparse.Namespace):
         if key in values:
             values[key] = tuple(str(v) if key == "sizes" else v for v in (
                 values[key] if isinstance(values[key], (list, tuple)) else [values[key]]))
+    check_types(BenchConfig, {k: v for k, v in values.items() if k != "backends"}, str(config_path))
     if "backends" in values:
         values["backends"] = parse_backends(values["backends"])
     values.update({field: getattr(args, dest, None) for dest, field in _PLAIN.items() if getattr(args, dest, None) is not None})

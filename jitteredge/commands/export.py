@@ -66,6 +66,7 @@ def build_config(args: argparse.Namespace):
     """Config file values, then the flags given, over ExportConfig's defaults; rejects flags a run can't use."""
     import dataclasses
 
+    from jitteredge.configfile import check_types
     from jitteredge.errors import JitterEdgeError
     from jitteredge.export.config import ExportConfig
 
@@ -74,6 +75,7 @@ def build_config(args: argparse.Namespace):
     unknown = set(values) - known
     if unknown:
         raise JitterEdgeError(f"{args.config}: unknown export settings {sorted(unknown)}")
+    check_types(ExportConfig, values, str(args.config))
     for key in ("imgsz", "check_hw", "trt_min_hw", "trt_opt_hw", "trt_max_hw"):
         if values.get(key) is not None:
             values[key] = tuple(values[key])

@@ -41,7 +41,8 @@ def test_config_file_gives_defaults_and_flags_override(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["missing_source", "empty_source", "unwritable_out", "bad_crop", "bad_config_key",
-                                  "missing_config", "binary_config", "fractional_steps", "unknown_preset"])
+                                  "missing_config", "binary_config", "fractional_steps", "unknown_preset",
+                                  "text_fraction"])
 def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, case):
     out = tmp_path / "run"
     args = ["--source", "procedural", "--out", str(out), "--steps", "1", *TINY]
@@ -68,6 +69,9 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys, case):
         args += ["--config", str(tmp_path / "c.yaml")]
     elif case == "unknown_preset":
         (tmp_path / "c.yaml").write_text("jitter_preset: wobbly\n")
+        args += ["--config", str(tmp_path / "c.yaml")]
+    elif case == "text_fraction":  # an optional number (default None) is still checked as a number
+        (tmp_path / "c.yaml").write_text("sharp_fraction: lots\n")
         args += ["--config", str(tmp_path / "c.yaml")]
     code, out_text, err = _train(capsys, *args)
     assert code == 2

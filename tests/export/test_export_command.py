@@ -103,6 +103,13 @@ def test_empty_calibration_folder(checkpoint, tmp_path, small_config, capsys):
     assert not out.exists()
 
 
+def test_config_value_of_the_wrong_type_is_one_line(checkpoint, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("imgsz: 256\n")  # needs [H, W]
+    assert run_cli([str(checkpoint), "--out", str(tmp_path / "m.onnx"), "--config", str(bad)]) == 2
+    assert "imgsz must be" in _one_error_line(capsys)
+
+
 def test_unwritable_output(checkpoint, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
