@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from jitteredge.errors import JitterEdgeError
+from jitteredge.errors import JitterEdgeError, first_line
 from jitteredge.fileio import ensure_writable_dir, list_images, read_rgb, save_npy_atomic, write_image_atomic
 from jitteredge.infer import DEFAULT_MODEL, Prediction, open_runner, predict_field
 from jitteredge.runners import Runner
@@ -76,8 +76,8 @@ def run_prediction(runner: Runner, rgb: np.ndarray, path: str | os.PathLike, lon
     except JitterEdgeError as exc:
         raise ModelFailure(str(exc)) from None
     except (RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFailure(f"{runner.name}: inference failed on {path} ({first[:200]})") from None
+        first = first_line(exc)
+        raise ModelFailure(f"{runner.name}: inference failed on {path} ({first})") from None
 
 
 def analyze_image(runner: Runner, path: str | os.PathLike, long_side: int | None = None) -> tuple[np.ndarray, Verdict]:

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from jitteredge import __version__
-from jitteredge.errors import JitterEdgeError
+from jitteredge.errors import JitterEdgeError, first_line
 from jitteredge.fileio import atomic_path
 
 FORMAT = "jitteredge-checkpoint"
@@ -93,7 +93,7 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu"):
         model = build_model(config)
         model.load_state_dict(payload["model"])
     except (ValueError, TypeError, RuntimeError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise JitterEdgeError(f"{path}: checkpoint does not fit its model config ({first[:160]})") from None
     return model.to(device).eval(), payload
 

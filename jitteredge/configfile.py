@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jitteredge.errors import JitterEdgeError
+from jitteredge.errors import JitterEdgeError, first_line
 
 
 def read_config_file(path: str | Path, what: str = "settings") -> dict:
@@ -27,7 +27,7 @@ def read_config_file(path: str | Path, what: str = "settings") -> dict:
     except ImportError:
         raise JitterEdgeError(f"{p}: reading YAML needs pyyaml, or use a .json file") from None
     except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = first_line(exc)
         raise JitterEdgeError(f"{p}: not valid {p.suffix.lstrip('.').upper() or 'YAML'} ({first})") from None
     if data is None:  # an empty file
         data = {}

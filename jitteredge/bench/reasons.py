@@ -3,10 +3,7 @@ Used by every module that turns a missing library or a failure into a row's reas
 
 from __future__ import annotations
 
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+from jitteredge.errors import first_line
 
 
 def import_reason(module: str) -> str | None:

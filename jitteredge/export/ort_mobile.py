@@ -17,7 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
-from jitteredge.errors import JitterEdgeError
+from jitteredge.errors import JitterEdgeError, first_line
 
 CONFIG_SUFFIX = ".required_operators.config"  # model.ort -> model.required_operators.config
 
@@ -45,7 +45,7 @@ def convert_to_ort(onnx_path: str | os.PathLike, work_dir: str | os.PathLike, pr
             convert_onnx_models_to_ort(staged, output_dir=out_dir, optimization_styles=[OptimizationStyle.Fixed],
                                        target_platform="arm" if precision == "int8" else None)
     except Exception as exc:  # the tool raises RuntimeError/Fail from ONNX Runtime
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise JitterEdgeError(f"{src}: ONNX Runtime cannot convert it to ORT format ({first[:160]})") from None
     ort_files = sorted(out_dir.glob("*.ort"))
     configs = sorted(out_dir.glob("*.config"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jitteredge.errors import JitterEdgeError
+from jitteredge.errors import JitterEdgeError, first_line
 from jitteredge.fieldcode import CODE_SCALE_PX
 from jitteredge.preprocess import DEFAULT_LONG_SIDE, MEAN, STD
 from jitteredge.runners import Runner
@@ -72,7 +72,7 @@ class OnnxRunner(Runner):
         try:
             session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own (non-exported) exception classes
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise JitterEdgeError(f"{self.path}: ONNX Runtime cannot load it ({first[:160]})") from None
 
         custom = session.get_modelmeta().custom_metadata_map or {}

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from jitteredge.errors import JitterEdgeError
+from jitteredge.errors import JitterEdgeError, first_line
 from jitteredge.fieldcode import CODE_SCALE_PX
 from jitteredge.runners import Runner
 
@@ -60,7 +60,7 @@ class TorchRunner(Runner):
         except JitterEdgeError:
             raise
         except Exception as exc:  # torch.load on arbitrary bytes can fail in many ways (IndexError, ...)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise JitterEdgeError(f"{self.path}: not a jitteredge checkpoint (cannot load: {first[:120]})") from None
         config = model.config
         # channels_last (NHWC) takes oneDNN's fast convolution and pooling paths: about 3x faster on CPU.
