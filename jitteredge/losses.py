@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from jitteredge.fieldcode import CODE_SCALE_PX
+from jitteredge.model import class_radii_px
 
 
 @dataclass
@@ -60,7 +61,7 @@ def class_targets(target: torch.Tensor, magnitude_bins: int, orientation_bins: i
     Class 0 is no blur; class 1 + m * orientation_bins + o has length bin m and orientation bin o.
     """
     radius_px = target.norm(dim=1) * CODE_SCALE_PX
-    radii = class_max_px * (torch.arange(0, magnitude_bins + 1, device=target.device, dtype=torch.float32) / magnitude_bins) ** 1.5
+    radii = class_radii_px(magnitude_bins, class_max_px).to(device=target.device, dtype=torch.float32)
     m = (radius_px[..., None] - radii).abs().argmin(dim=-1)  # 0 = no blur
     doubled = torch.atan2(target[:, 1], target[:, 0]) % (2.0 * math.pi)
     o = torch.round(doubled / (2.0 * math.pi / orientation_bins)).long() % orientation_bins

@@ -67,6 +67,12 @@ PRESETS: dict[str, ModelConfig] = {
 }
 
 
+def class_radii_px(magnitude_bins: int, class_max_px: float) -> torch.Tensor:
+    """Blur lengths of the classes, float64 (magnitude_bins + 1,): 0 (no blur), then
+    r_m = class_max_px * (m / M) ** 1.5, finer near zero where the 2 px shaken threshold lies."""
+    return class_max_px * (torch.arange(0, magnitude_bins + 1, dtype=torch.float64) / magnitude_bins) ** 1.5
+
+
 def class_codes(config: ModelConfig, code_scale_px: float = CODE_SCALE_PX) -> torch.Tensor:
     """The code of every class of head="classes": float32 (K, 2), divided by ``code_scale_px``.
 
@@ -78,7 +84,7 @@ def class_codes(config: ModelConfig, code_scale_px: float = CODE_SCALE_PX) -> to
     m_bins, o_bins = config.magnitude_bins, config.orientation_bins
     if config.num_classes != 1 + m_bins * o_bins:
         raise ValueError(f"num_classes {config.num_classes} != 1 + {m_bins} * {o_bins}")
-    radii = config.class_max_px * (torch.arange(1, m_bins + 1, dtype=torch.float64) / m_bins) ** 1.5
+    radii = class_radii_px(m_bins, config.class_max_px)[1:]
     doubled = 2.0 * math.pi * torch.arange(o_bins, dtype=torch.float64) / o_bins  # 2 phi
     r = radii[:, None].expand(m_bins, o_bins)
     codes = torch.stack([r * torch.cos(doubled)[None], r * torch.sin(doubled)[None]], dim=-1).reshape(-1, 2)
