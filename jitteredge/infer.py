@@ -40,15 +40,9 @@ def resolve_model_path(model: str | os.PathLike) -> Path:
     path = Path(text)
     looks_like_path = path.suffix.lower() in MODEL_SUFFIXES or path.exists() or "/" in text or os.sep in text
     if not looks_like_path:
-        try:
-            from jitteredge.weights import resolve_model
-        except ImportError:
-            raise JitterEdgeError(f"model {text!r}: this install has no model registry; "
-                                  f"give a model file ({', '.join(MODEL_SUFFIXES)})") from None
-        try:
-            path = Path(resolve_model(text))
-        except (KeyError, ValueError, FileNotFoundError) as exc:
-            raise JitterEdgeError(f"model {text!r}: {exc}") from None
+        from jitteredge.weights import resolve_model
+
+        path = resolve_model(text)  # a registered name, or JitterEdgeError naming the registered ones
     if not path.exists():
         raise JitterEdgeError(f"{path}: no such model file")
     if path.is_dir():
