@@ -26,6 +26,8 @@ class Verdict:
     shaken_fraction: float  # share of pixels with blur > SHAKEN_PX (working resolution)
     blur_px: float  # median blur length over shaken pixels, in input-image pixels (0 if none)
     direction_deg: float  # dominant blur orientation in [0, 180), image x axis, y down; 0 if none
+    seen_fraction: float = 1.0  # share of pixels with the contrast to show blur (jitteredge.evidence); a
+    #                             photo that shows little (a white wall, a clear sky) is "sharp" on little
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,10 +51,12 @@ def judge_field(field: np.ndarray, input_scale: float = 1.0, path: str = "", sha
     mag = np.hypot(u, v)
     if mag.size == 0:
         raise ValueError("empty field")
+    seen_fraction = 1.0
     if evidence is not None:
         if evidence.shape != field.shape[:2]:
             raise ValueError(f"evidence mask {evidence.shape} does not match the field {field.shape[:2]}")
         mag = np.where(evidence.ravel(), mag, 0.0)  # a flat area shows no blur: no shake seen there
+        seen_fraction = float(np.count_nonzero(evidence)) / evidence.size
     shaken_mask = mag > shaken_px
     shaken_fraction = float(shaken_mask.mean())
     q = float(np.quantile(mag, AREA_QUANTILE))
@@ -67,7 +71,8 @@ def judge_field(field: np.ndarray, input_scale: float = 1.0, path: str = "", sha
     else:
         blur_px, direction_deg = 0.0, 0.0
     return Verdict(path=path, shaken=score >= 0.5, score=round(score, 4), shaken_fraction=round(shaken_fraction, 4),
-                   blur_px=round(blur_px, 3), direction_deg=round(direction_deg, 2))
+                   blur_px=round(blur_px, 3), direction_deg=round(direction_deg, 2),
+                   seen_fraction=round(seen_fraction, 4))
 
 
 def sharpness_order_key(verdict: Verdict) -> tuple[float, float]:

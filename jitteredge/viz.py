@@ -58,8 +58,8 @@ def verdict_text(verdict: Verdict) -> str:
     state = "SHAKEN" if verdict.shaken else "sharp"
     if verdict.blur_px > 0:
         return (f"{state}  score {verdict.score:.2f}  shaken {100 * verdict.shaken_fraction:.1f}%  "
-                f"blur {verdict.blur_px:.1f} px at {verdict.direction_deg:.0f} deg")
-    return f"{state}  score {verdict.score:.2f}  no pixel blurred over the threshold"
+                f"blur {verdict.blur_px:.1f} px at {verdict.direction_deg:.0f} deg  seen {100 * verdict.seen_fraction:.0f}%")
+    return f"{state}  score {verdict.score:.2f}  no pixel blurred over the threshold  seen {100 * verdict.seen_fraction:.0f}%"
 
 
 def draw_jitter(photo_rgb: np.ndarray, field_px: np.ndarray, verdict: Verdict | None = None, max_px: float = 10.0,

@@ -69,6 +69,10 @@ def test_verdict_ignores_blur_read_in_flat_areas():
     assert judge_field(field, evidence=blur_evidence(textured)).shaken
     verdict = judge_field(field, evidence=blur_evidence(sky))
     assert not verdict.shaken and verdict.shaken_fraction == 0.0 and verdict.score == 0.0
+    assert verdict.seen_fraction == 0.0  # ... and it says it saw nothing
+    half = blur_evidence(np.concatenate([sky[:, :30], textured[:, 30:]], axis=1))
+    assert judge_field(field, evidence=half).seen_fraction == round(float(half.mean()), 4)
+    assert judge_field(field).seen_fraction == 1.0
     with pytest.raises(ValueError, match="evidence mask"):
         judge_field(field, evidence=np.ones((4, 4), bool))
 

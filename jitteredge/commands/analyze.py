@@ -32,7 +32,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
 def _line(verdict) -> str:
     state = "SHAKEN" if verdict.shaken else "sharp "
     return (f"{verdict.path}: {state} score {verdict.score:.2f}  shaken {100 * verdict.shaken_fraction:5.1f}%  "
-            f"blur {verdict.blur_px:6.1f} px  direction {verdict.direction_deg:5.1f} deg")
+            f"blur {verdict.blur_px:6.1f} px  direction {verdict.direction_deg:5.1f} deg  "
+            f"seen {100 * verdict.seen_fraction:3.0f}%")
 
 
 def run(args: argparse.Namespace) -> int:

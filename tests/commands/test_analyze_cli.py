@@ -38,7 +38,8 @@ def test_json_output_and_files(checkpoint, photos, tmp_path, capsys):
     assert rc == 0, captured.err
     verdicts = json.loads(captured.out)  # stdout holds the JSON array and nothing else
     assert [v["path"] for v in verdicts] == [str(photos / "one.jpg"), str(photos / "two.png")]
-    assert set(verdicts[0]) == {"path", "shaken", "score", "shaken_fraction", "blur_px", "direction_deg"}
+    assert set(verdicts[0]) == {"path", "shaken", "score", "shaken_fraction", "blur_px", "direction_deg", "seen_fraction"}
+    assert all(0.0 <= v["seen_fraction"] <= 1.0 for v in verdicts)
     flow = np.load(out / "one.flow.npy")
     assert flow.shape == (48, 64, 2) and flow.dtype == np.float32
     assert np.load(out / "two.flow.npy").shape == (33, 21, 2)

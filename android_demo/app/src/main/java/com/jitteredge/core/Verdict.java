@@ -27,13 +27,17 @@ public final class Verdict {
     public final double blurPx;
     /** Dominant blur orientation in [0, 180), image x axis, y down; 0 if none (2 decimals). */
     public final double directionDeg;
+    /** Share of pixels with the contrast to show blur ({@link Evidence}); 1 without a mask (4 decimals). */
+    public final double seenFraction;
 
-    public Verdict(boolean shaken, double score, double shakenFraction, double blurPx, double directionDeg) {
+    public Verdict(boolean shaken, double score, double shakenFraction, double blurPx, double directionDeg,
+            double seenFraction) {
         this.shaken = shaken;
         this.score = score;
         this.shakenFraction = shakenFraction;
         this.blurPx = blurPx;
         this.directionDeg = directionDeg;
+        this.seenFraction = seenFraction;
     }
 
     /** Judges a field with the default threshold; allocates its scratch arrays (see {@link Judge}). */
@@ -58,7 +62,7 @@ public final class Verdict {
     @Override
     public String toString() {
         return "Verdict(shaken=" + shaken + ", score=" + score + ", shakenFraction=" + shakenFraction
-                + ", blurPx=" + blurPx + ", directionDeg=" + directionDeg + ")";
+                + ", blurPx=" + blurPx + ", directionDeg=" + directionDeg + ", seenFraction=" + seenFraction + ")";
     }
 
     /**
@@ -96,11 +100,16 @@ public final class Verdict {
             }
             ensureCapacity(n);
             int shakenCount = 0;
+            int seenCount = 0;
             for (int i = 0; i < n; i++) {
                 double u = field.u[i];
                 double v = field.v[i];
                 // A flat area shows no blur: no shake seen there.
-                double mag = evidence == null || evidence[i] ? Math.hypot(u, v) : 0.0;
+                boolean seen = evidence == null || evidence[i];
+                double mag = seen ? Math.hypot(u, v) : 0.0;
+                if (seen) {
+                    seenCount++;
+                }
                 lengths[i] = mag;
                 if (mag > shakenPx) {
                     // Mean of the doubled angle weighted by length: sign-invariant. Kept in pixel order
@@ -123,8 +132,9 @@ public final class Verdict {
                 double s = PyMath.pairwiseSum(sinTerms, 0, shakenCount);
                 directionDeg = PyMath.mod(0.5 * Math.atan2(s, c) * PyMath.RAD_TO_DEG, 180.0);
             }
+            double seenFraction = evidence == null ? 1.0 : (double) seenCount / n;
             return new Verdict(score >= 0.5, PyMath.round(score, 4), PyMath.round(shakenFraction, 4),
-                    PyMath.round(blurPx, 3), PyMath.round(directionDeg, 2));
+                    PyMath.round(blurPx, 3), PyMath.round(directionDeg, 2), PyMath.round(seenFraction, 4));
         }
 
         private void ensureCapacity(int n) {

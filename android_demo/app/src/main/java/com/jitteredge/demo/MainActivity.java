@@ -58,6 +58,11 @@ public final class MainActivity extends AppCompatActivity implements FrameAnalyz
     private static final String TAG = "JitterEdge";
     /** Frame size asked of ImageAnalysis: about the model's working size, so the reduction is cheap. */
     private static final Size ANALYSIS_SIZE = new Size(640, 480);
+    /**
+     * Below this share of pixels with visible detail (Verdict.seenFraction) a steady verdict is not
+     * shown: under 5% seen, no frame can reach the 5% shaken area, so "steady" would say nothing.
+     */
+    private static final double MIN_SEEN_FRACTION = 0.05;
 
     /** Runs model loading, frame analysis and still checks: one thread, so the model runs serially. */
     private final ExecutorService analysisExecutor = Executors.newSingleThreadExecutor();
@@ -228,6 +233,10 @@ public final class MainActivity extends AppCompatActivity implements FrameAnalyz
                 verdictText.setText(getString(R.string.verdict_shaken, v.blurPx,
                         Verdict.displayDirectionDeg(v.directionDeg, r.rotationDegrees)));
                 verdictText.setBackgroundResource(R.color.shaken);
+            } else if (v.seenFraction < MIN_SEEN_FRACTION) {
+                // a white wall or a clear sky: "steady" would claim more than the frame can show
+                verdictText.setText(R.string.verdict_featureless);
+                verdictText.setBackgroundResource(R.color.panel);
             } else {
                 verdictText.setText(R.string.verdict_steady);
                 verdictText.setBackgroundResource(R.color.steady);

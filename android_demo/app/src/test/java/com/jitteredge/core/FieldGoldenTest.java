@@ -157,6 +157,7 @@ public class FieldGoldenTest {
         assertEquals(where, want.dbl("shaken_fraction"), got.shakenFraction, tolerance);
         assertEquals(where, want.dbl("blur_px"), got.blurPx, tolerance);
         assertEquals(where, want.dbl("direction_deg"), got.directionDeg, tolerance);
+        assertEquals(where, want.dbl("seen_fraction"), got.seenFraction, tolerance);
     }
 
     private void assertClose(String what, float expected, float actual) {
