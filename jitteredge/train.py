@@ -44,7 +44,8 @@ from jitteredge.verdict import SHAKEN_PX
 # Validation groups (see validation_group_configs).
 VAL_GROUPS = ("strong", "mild", "sharp", "defocus")
 # TrainConfig fields passed to the SampleConfig of training samples when set
-_FRACTIONS = ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_fraction", "curved_fraction", "subject_fraction")
+_FRACTIONS = ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_fraction", "curved_fraction", "subject_fraction",
+              "grain_fraction")
 # Targets from the project's requirements; the validation score is the mean of metric / target.
 TARGETS = {
     "strong/rel_epe": 0.10,  # EPE <= 10% of the zero-field EPE
@@ -72,6 +73,7 @@ class TrainConfig:
     defocus_fraction: float | None = None  # share of zero-field defocused (bokeh) samples
     curved_fraction: float | None = None  # share of samples blurred along curved paths
     subject_fraction: float | None = None  # share of shake and curved samples in which only a region moves
+    grain_fraction: float | None = None  # share of samples with correlated grain (SampleConfig.grain_fraction)
     crop_px: int = 160  # training sample side (px), a multiple of 16
     reuse: int = 1  # times each synthesised batch is used, under random flips/transposes
     # --- optimisation (claim 6: Adam) ---

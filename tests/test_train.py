@@ -190,11 +190,13 @@ def test_classes_head_trains_and_validates(tmp_path):
 def test_mixture_fractions_reach_the_training_samples():
     from jitteredge.train import TrainConfig, sample_config
 
-    cfg = TrainConfig(sharp_fraction=0.3, subject_fraction=0.5, curved_fraction=0.1)
+    cfg = TrainConfig(sharp_fraction=0.3, subject_fraction=0.5, curved_fraction=0.1, grain_fraction=0.2)
     scfg = sample_config(cfg, 64)
-    assert (scfg.sharp_fraction, scfg.subject_fraction, scfg.curved_fraction) == (0.3, 0.5, 0.1)
+    assert (scfg.sharp_fraction, scfg.subject_fraction, scfg.curved_fraction, scfg.grain_fraction) == (0.3, 0.5, 0.1, 0.2)
     from jitteredge.synth.sample import SampleConfig
 
     assert sample_config(TrainConfig(), 64).subject_fraction == SampleConfig().subject_fraction  # unset: the default
     with pytest.raises(JitterEdgeError, match="subject-fraction"):
         TrainConfig(subject_fraction=1.5).validate()
+    with pytest.raises(JitterEdgeError, match="grain-fraction"):
+        TrainConfig(grain_fraction=-0.1).validate()

@@ -34,6 +34,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--curved-fraction", type=float, help="share of curved-path shake samples")
     g.add_argument("--subject-fraction", type=float,
                    help="share of shake and curved samples in which only a region (a moving subject) moves")
+    g.add_argument("--grain-fraction", type=float,
+                   help="share of samples with correlated grain (film grain, denoised sensor noise)")
     g.add_argument("--crop", type=int, help=f"training sample side in px, multiple of 16 (default {d.crop_px})")
     g.add_argument("--reuse", type=int, help=f"steps each synthesised batch is used for, flipped/transposed (default {d.reuse})")
     g = parser.add_argument_group("optimisation")

@@ -323,6 +323,21 @@ def add_sensor_noise(linear: np.ndarray, rng: np.random.Generator, shot: float, 
     return linear
 
 
+def add_grain(rgb: np.ndarray, rng: np.random.Generator, std_levels: float, sigma_px: float) -> np.ndarray:
+    """Spatially correlated luminance noise on an encoded uint8 RGB image: film grain, or what a
+    phone's demosaicing and denoising leave of sensor noise (clumps, not single pixels).
+
+    White Gaussian noise is smoothed by a Gaussian of ``sigma_px``, rescaled to a standard deviation
+    of ``std_levels`` grey levels (0-255) and added to every channel alike.
+    """
+    noise = rng.standard_normal(rgb.shape[:2], dtype=np.float32)
+    if sigma_px > 0:
+        noise = cv2.GaussianBlur(noise, (0, 0), float(sigma_px), borderType=cv2.BORDER_REFLECT_101)
+        noise *= np.float32(1.0 / max(float(noise.std()), 1e-6))
+    out = rgb.astype(np.float32) + np.float32(std_levels) * noise[..., None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
 def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
     """Encode uint8 RGB (H, W, 3) as JPEG at ``quality`` (1-100) and decode it again (uint8 RGB)."""
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)  # JPEG's luma/chroma split assumes BGR order in OpenCV

@@ -75,6 +75,9 @@ class SampleConfig:
     noise: bool = True  # Poisson-Gaussian sensor noise
     noise_shot: tuple[float, float] = (1e-4, 1e-2)  # shot-noise variance per unit signal, log-uniform
     noise_read: tuple[float, float] = (1e-7, 1e-4)  # read-noise variance, log-uniform
+    grain_fraction: float = 0.0  # share of samples with correlated grain (degrade.add_grain), before JPEG
+    grain_std: tuple[float, float] = (1.0, 8.0)  # its standard deviation, grey levels (0-255)
+    grain_sigma_px: tuple[float, float] = (0.5, 1.5)  # its clump size: Gaussian sigma in px
     jpeg: bool = True  # re-encode as JPEG
     jpeg_prob: float = 0.85  # chance of JPEG when ``jpeg`` (some photos are PNG or HEIF-like)
     jpeg_quality: tuple[int, int] = (55, 96)  # OpenCV quality, drawn as an integer in [low, high)
@@ -282,6 +285,11 @@ def make_sample(rgb: np.ndarray, rng: np.random.Generator, cfg: SampleConfig = S
         info.update(noise_shot=float(f"{shot:.4g}"), noise_read=float(f"{read:.4g}"))
     else:
         image = degrade.noise_encode(linear, gamma)
+    # drawn only when enabled, so that a config without grain keeps its random stream
+    if cfg.grain_fraction > 0 and rng.uniform() < cfg.grain_fraction:
+        std, sigma = _uniform(rng, cfg.grain_std), _uniform(rng, cfg.grain_sigma_px)
+        image = degrade.add_grain(image, rng, std, sigma)
+        info.update(grain_std=round(std, 3), grain_sigma_px=round(sigma, 3))
     if cfg.jpeg and rng.uniform() < cfg.jpeg_prob:
         quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1]))
         image = degrade.jpeg_roundtrip(image, quality)

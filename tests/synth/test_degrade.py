@@ -161,3 +161,16 @@ def test_decode_area_is_pixel_area_averaging_in_linear_light(rng):
     np.testing.assert_array_equal(degrade.decode_area(img, (37, 45), 2.2), degrade.decode_tone(img, 2.2))
     with pytest.raises(ValueError):
         degrade.decode_area(img, (40, 45), 2.2)
+
+
+@pytest.mark.parametrize("sigma_px", [0.0, 1.5])
+def test_grain_has_its_strength_and_clump_size(rng, sigma_px):
+    flat = np.full((96, 128, 3), 128, np.uint8)
+    out = degrade.add_grain(flat, rng, std_levels=4.0, sigma_px=sigma_px)
+    assert out.shape == flat.shape and out.dtype == np.uint8
+    noise = out.astype(np.float64) - 128.0
+    assert noise.std() == pytest.approx(4.0, rel=0.1)
+    np.testing.assert_array_equal(noise[..., 0], noise[..., 2])  # luminance grain: every channel alike
+    g = noise[..., 0]
+    neighbour = np.corrcoef(g[:, :-1].ravel(), g[:, 1:].ravel())[0, 1]
+    assert (neighbour > 0.6) if sigma_px else (abs(neighbour) < 0.1)  # clumps, or white noise

@@ -171,3 +171,13 @@ def test_measure_sample_throughput_reports():
 def test_rejects_non_rgb_input():
     with pytest.raises(ValueError):
         make_sample(np.zeros((40, 40), np.uint8), np.random.default_rng(0), BASE)
+
+
+def test_grain_option_adds_grain_and_is_off_by_default(photo):
+    cfg = replace(CLEAN, **ONLY["sharp"])
+    plain = make_sample(photo, np.random.default_rng(4), cfg)
+    grainy = make_sample(photo, np.random.default_rng(4), replace(cfg, grain_fraction=1.0, grain_std=(6.0, 6.0)))
+    assert "grain_std" not in plain.params and grainy.params["grain_std"] == 6.0
+    assert plain.params["crop_xy"] == grainy.params["crop_xy"]  # the same photo, only grain added
+    assert np.abs(grainy.image.astype(int) - plain.image).mean() > 2.0
+    assert SampleConfig().grain_fraction == 0.0
