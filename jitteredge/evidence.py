@@ -34,6 +34,12 @@ def _window_sums(a: np.ndarray, radius: int) -> np.ndarray:
     return np.rint(sums).astype(np.int64)
 
 
+def _clipped_counts(length: int, radius: int) -> np.ndarray:
+    """int64 (length,): how many of the 2 radius + 1 positions around each index lie inside [0, length)."""
+    i = np.arange(length, dtype=np.int64)
+    return np.minimum(i + radius + 1, length) - np.maximum(i - radius, 0)
+
+
 def blur_evidence(rgb: np.ndarray, radius: int = EVIDENCE_RADIUS, min_std: int = EVIDENCE_MIN_STD) -> np.ndarray:
     """Boolean (H, W) mask of the pixels where blur could be seen.
 
@@ -52,7 +58,8 @@ def blur_evidence(rgb: np.ndarray, radius: int = EVIDENCE_RADIUS, min_std: int =
         raise ValueError(f"radius and min_std must be >= 0, got {radius} and {min_std}")
     radius = int(radius)
     g = rgb[..., 0].astype(np.int64) + 2 * rgb[..., 1].astype(np.int64) + rgb[..., 2].astype(np.int64)
-    n = _window_sums(np.ones(g.shape, np.int64), radius)
+    h, w = g.shape
+    n = np.outer(_clipped_counts(h, radius), _clipped_counts(w, radius))  # pixels in each clipped window
     s1 = _window_sums(g, radius)
     s2 = _window_sums(g * g, radius)
     limit = 4 * int(min_std) * n

@@ -305,9 +305,9 @@ def measure_sample_throughput(size: int = 256, n: int = 200, cfg: SampleConfig |
 
     Numba and OpenCV are held to ``threads`` threads while timing (1: the per-core figure). Photos come
     from BSDS500 where it exists, else from the procedural source; loading them is not timed. Neither
-    is a warm-up of a few small samples of every kind, which compiles or loads each kernel once. Both wall-clock and process CPU time
-    are reported: on a shared machine the CPU-time figure is the one that measures the code (with one
-    thread, CPU seconds are core seconds).
+    is a warm-up of a few small samples of every kind, which compiles or loads each kernel once. Both
+    wall-clock and process CPU time are reported: on a shared machine the CPU-time figure is the one
+    that measures the code (with one thread, CPU seconds are core seconds).
 
     Returns:
         dict with samples_per_s and ms_per_sample (wall clock), cpu_samples_per_s and cpu_ms_per_sample
