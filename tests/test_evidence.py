@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jitteredge.evidence import EVIDENCE_MIN_STD, blur_evidence
+from jitteredge.evidence import blur_evidence
 from jitteredge.verdict import judge_field
 
 
@@ -82,4 +82,5 @@ def test_bad_input_is_refused():
         blur_evidence(np.zeros((4, 4, 3), np.float32))
     with pytest.raises(ValueError, match="uint8"):
         blur_evidence(np.zeros((4, 4), np.uint8))
-    assert EVIDENCE_MIN_STD > 0
+    with pytest.raises(ValueError, match=">= 0"):
+        blur_evidence(np.zeros((4, 4, 3), np.uint8), radius=-1)
