@@ -21,12 +21,13 @@ one, as |m| <= 1) at the fraction sigma of its length is made exact by adding
     |m| / 6 * (q_k (1 - sigma)^3 + q_{k+1} sigma^3),
 
 q being the second difference of the column across the row line (I[b_c + 1] - 2 I[b_c] + I[b_c - 1]):
-the kink of the bilinear surface there. The walk is one loop over the row lines crossed (|minor| of
-them): between two crossings the interior columns lie in one cell row, so they are summed as a run
-(``_run``) with a fixed row offset and f growing by m per column, without a float-to-int conversion
-per column; each crossing then adds its correction. The two partial strips at the segment's
-ends are integrated by the closed form of a bilinear cell along a line piece (``_piece``). Work per
-pixel follows its own blur: about max(|U|, |V|) column interpolations + min(|U|, |V|) corrections.
+the kink of the bilinear surface there. So the walk is two loops without branches: one over the
+interior columns (``lanes.column_sum``, b walked in 32.32 fixed point, so that each column's cell row
+and fraction come from integer ops), one over the row lines crossed (``lanes.kink_sum``; crossings
+lie 1/|m| apart along a). The two partial strips at the segment's ends are integrated by the closed
+form of a bilinear cell along a line piece (``_piece``). Work per pixel follows its own blur: about
+max(|U|, |V|) column interpolations + min(|U|, |V|) corrections, each on the three channels at once
+in one SIMD register (``synth/lanes.py``).
 Accuracy is float32 rounding (about 1e-6 of the image range); ``blur_reference.py`` checks it.
 
 Images are float32 inside; channels go through the kernel three at a time (gray and 2-channel
@@ -37,9 +38,12 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numba as nb
 import numpy as np
 from numba import njit, prange
+
+from jitteredge.synth.lanes import FIX_ONE, cell_sum, column_at, column_sum, kink_sum
 
 __all__ = ["apply_field", "reflect_pad_px", "MAX_BLUR_FACTOR"]
 
@@ -105,13 +109,10 @@ def _piece(p, smaj, smin, k, r, x0, x1, y0, y1, dt, s0, s1, s2):
     w10 = _f32((mx - mxy) * dt)
     w01 = _f32((my - mxy) * dt)
     w00 = _f32((1.0 - mx - my + mxy) * dt)
-    b00 = k * smaj + r * smin
-    b10 = b00 + smaj
-    b01 = b00 + smin
-    b11 = b10 + smin
-    s0 += w00 * p[_u(b00)] + w10 * p[_u(b10)] + w01 * p[_u(b01)] + w11 * p[_u(b11)]
-    s1 += w00 * p[_u(b00 + 1)] + w10 * p[_u(b10 + 1)] + w01 * p[_u(b01 + 1)] + w11 * p[_u(b11 + 1)]
-    s2 += w00 * p[_u(b00 + 2)] + w10 * p[_u(b10 + 2)] + w01 * p[_u(b01 + 2)] + w11 * p[_u(b11 + 2)]
+    c0, c1, c2 = cell_sum(p, k * smaj + r * smin, smaj, smin, w00, w10, w01, w11)
+    s0 += c0
+    s1 += c1
+    s2 += c2
     return s0, s1, s2
 
 
@@ -134,35 +135,16 @@ def _strip(p, smaj, smin, k, a_s, a_e, a0, b0, m, inv_m, s0, s1, s2):
 def _column(p, smaj, smin, k, b):
     """Grid column k at minor coordinate b: the interpolated values v and the slopes d of its cell row."""
     row = int(b)
-    f = _f32(b - row)
-    i0 = row * smin + k * smaj
-    i1 = i0 + smin
-    d0 = p[_u(i1)] - p[_u(i0)]
-    d1 = p[_u(i1 + 1)] - p[_u(i0 + 1)]
-    d2 = p[_u(i1 + 2)] - p[_u(i0 + 2)]
-    return p[_u(i0)] + f * d0, p[_u(i0 + 1)] + f * d1, p[_u(i0 + 2)] + f * d2, d0, d1, d2
-
-
-@njit(inline="always")
-def _run(p, i0, smaj, smin, n, f, m, s0, s1, s2):
-    """Add the column interpolations p[i] + f (p[i + smin] - p[i]) of the n grid columns
-    i = i0, i0 + smaj, ... that lie in one cell row, f growing by m per column."""
-    for _ in range(n):
-        i1 = i0 + smin
-        s0 += p[_u(i0)] + f * (p[_u(i1)] - p[_u(i0)])
-        s1 += p[_u(i0 + 1)] + f * (p[_u(i1 + 1)] - p[_u(i0 + 1)])
-        s2 += p[_u(i0 + 2)] + f * (p[_u(i1 + 2)] - p[_u(i0 + 2)])
-        f += m
-        i0 += smaj
-    return s0, s1, s2
+    return column_at(p, row * smin + k * smaj, smin, _f32(b - row))
 
 
 @njit(parallel=True, nogil=True, cache=True, fastmath=_FASTMATH)
-def _blur_kernel(padded, pad, field, out, n_chunks):
+def _blur_kernel(p, pad, field, out, n_chunks):
     """Line-integral blur, no validation (see the module docstring for the method).
 
     Args:
-        padded: float32 (H + 2 pad, W + 2 pad, 3) C-contiguous image with reflected borders.
+        p: float32 (H + 2 pad) (W + 2 pad) 3 + 1: the (H + 2 pad, W + 2 pad, 3) image with reflected
+            borders, flat, and one float of slack (``lanes`` loads four floats a pixel).
         pad: border width (px), at least ``reflect_pad_px(field)``.
         field: float32 (H, W, 2) jitter field (U, V) in pixels.
         out: float32 (H, W, 3), written.
@@ -171,11 +153,9 @@ def _blur_kernel(padded, pad, field, out, n_chunks):
     """
     H, W = field.shape[0], field.shape[1]
     Wp = W + 2 * pad
-    p = padded.reshape(-1)
     sx = 3  # flat stride of one column
     sy = Wp * 3  # flat stride of one row
     half = _f32(0.5)
-    two = _f32(2.0)
     # Rows are dealt round-robin so that every thread gets long and short blurs alike.
     for chunk in prange(n_chunks):
         for r in range(chunk, H, n_chunks):
@@ -204,7 +184,6 @@ def _blur_kernel(padded, pad, field, out, n_chunks):
                     out[r, c, 2] = p[o + 2]
                     continue
                 m = dv / du
-                m32 = _f32(m)
                 m6 = _f32(m / 6.0)
                 am6 = _f32(abs(m) / 6.0)
                 inv_m = du / dv if dv != 0.0 else 0.0
@@ -231,44 +210,44 @@ def _blur_kernel(padded, pad, field, out, n_chunks):
                     s0 += half * (v0 + w0) + m6 * (d0 - e0)
                     s1 += half * (v1 + w1) + m6 * (d1 - e1)
                     s2 += half * (v2 + w2) + m6 * (d2 - e2)
-                    # The interior columns kf+2 .. kl-1 are walked in runs that stay in one cell row,
-                    # split at the row lines crossed, so that the walk needs no float-to-int conversion
-                    # per column. (2) Each row line b_c crossed inside strip [k, k+1], at sigma in 0..1
-                    # along it, bends columns k and k+1 (second differences q_k, q_k1 at row b_c);
-                    # adding |m|/6 (q_k (1 - sigma)^3 + q_k1 sigma^3) makes that strip exact.
+                    # (2) The interior columns kf+2 .. kl-1 at weight 1: one pass, b in fixed point.
+                    # (3) Each row line b_c crossed inside strip [k, k+1], at sigma in 0..1 along it,
+                    # bends columns k and k+1 (second differences q_k, q_k1 at row b_c); adding
+                    # |m|/6 (q_k (1 - sigma)^3 + q_k1 sigma^3) makes that strip exact. Crossings are
+                    # 1/|m| apart along the major axis.
+                    c0, c1, c2 = column_sum(p, (kf + 2) * smaj, smaj, smin, np.int64((b_first + m) * FIX_ONE),
+                                            np.int64(m * FIX_ONE), kl - kf - 2)
+                    s0 += c0
+                    s1 += c1
+                    s2 += c2
                     r_first = int(b_first)
                     r_last = int(b_last)
-                    step = 1 if r_last >= r_first else -1
-                    row = r_first  # cell row of column kc
-                    kc = kf + 2  # next interior column to add
-                    for _ in range(abs(r_last - r_first)):
-                        b_c = row + 1 if step > 0 else row  # the row line crossed next
+                    if r_last != r_first:
+                        step = 1 if r_last > r_first else -1
+                        b_c = r_first + 1 if step > 0 else r_first  # the first row line crossed
                         a_c = a0 + (b_c - b0) * inv_m
-                        k = int(a_c)
-                        n = min(k, kl - 1) - kc + 1  # interior columns kc .. k lie in cell row `row`
-                        if n > 0:
-                            f = _f32(b0 + m * (kc - a0) - row)
-                            s0, s1, s2 = _run(p, row * smin + kc * smaj, smaj, smin, n, f, m32, s0, s1, s2)
-                            kc += n
-                        sigma = _f32(a_c - k)
-                        rest = _f32(1.0) - sigma
-                        g = am6 * (rest * rest * rest)
-                        h = am6 * (sigma * sigma * sigma)
-                        j0 = (b_c - 1) * smin + k * smaj  # column k, row b_c - 1
-                        j1 = j0 + smin
-                        j2 = j1 + smin
-                        s0 += g * (p[_u(j0)] - two * p[_u(j1)] + p[_u(j2)]) + h * (p[_u(j0 + smaj)] - two * p[_u(j1 + smaj)] + p[_u(j2 + smaj)])
-                        s1 += g * (p[_u(j0 + 1)] - two * p[_u(j1 + 1)] + p[_u(j2 + 1)]) + h * (p[_u(j0 + smaj + 1)] - two * p[_u(j1 + smaj + 1)] + p[_u(j2 + smaj + 1)])
-                        s2 += g * (p[_u(j0 + 2)] - two * p[_u(j1 + 2)] + p[_u(j2 + 2)]) + h * (p[_u(j0 + smaj + 2)] - two * p[_u(j1 + smaj + 2)] + p[_u(j2 + smaj + 2)])
-                        row += step
-                    n = kl - kc  # the last run: columns kc .. kl-1
-                    if n > 0:
-                        f = _f32(b0 + m * (kc - a0) - row)
-                        s0, s1, s2 = _run(p, row * smin + kc * smaj, smaj, smin, n, f, m32, s0, s1, s2)
+                        spacing = min(abs(inv_m), 1e9)  # a lone crossing may lie on a near-flat segment
+                        c0, c1, c2 = kink_sum(p, (b_c - 1) * smin, step * smin, smaj, smin, np.int64(a_c * FIX_ONE),
+                                              np.int64(spacing * FIX_ONE), abs(r_last - r_first), am6)
+                        s0 += c0
+                        s1 += c1
+                        s2 += c2
                 inv = _f32(1.0 / du)
                 out[r, c, 0] = s0 * inv
                 out[r, c, 1] = s1 * inv
                 out[r, c, 2] = s2 * inv
+
+
+def _pad_into(img3: np.ndarray, c0: int, pad: int, padded: np.ndarray) -> None:
+    """Write channels c0 .. c0 + 2 of img3 into padded with reflected borders (see ``_pad_lanes``)."""
+    if img3.dtype == np.float32 and img3.shape[2] == _LANES:
+        # OpenCV's copy is several times faster than the generic kernel and reflects the same way,
+        # also for borders wider than the image.
+        done = cv2.copyMakeBorder(img3, pad, pad, pad, pad, cv2.BORDER_REFLECT_101, dst=padded)
+        if not np.shares_memory(done, padded):  # pragma: no cover - OpenCV reallocated
+            padded[...] = done
+        return
+    _pad_lanes(img3, c0, pad, padded)
 
 
 def _check(image: np.ndarray, field: np.ndarray) -> np.ndarray:
@@ -326,13 +305,16 @@ def apply_field(image: np.ndarray, field: np.ndarray) -> np.ndarray:
     img3 = image[:, :, None] if image.ndim == 2 else image
     channels = img3.shape[2]
     pad = reflect_pad_px(field)
-    padded = np.empty((h + 2 * pad, w + 2 * pad, _LANES), np.float32)
+    n_padded = (h + 2 * pad) * (w + 2 * pad) * _LANES
+    flat = np.empty(n_padded + 1, np.float32)  # one float of slack: the kernel loads 4 lanes a pixel
+    flat[n_padded] = 0.0
+    padded = flat[:n_padded].reshape(h + 2 * pad, w + 2 * pad, _LANES)
     result = np.empty((h, w, channels), np.float32)
     direct = channels == _LANES  # the kernel writes straight into the result
     lanes_out = result if direct else np.empty((h, w, _LANES), np.float32)
     for c0 in range(0, channels, _LANES):
-        _pad_lanes(img3, c0, pad, padded)
-        _blur_kernel(padded, pad, field, lanes_out, nb.get_num_threads())
+        _pad_into(img3, c0, pad, padded)
+        _blur_kernel(flat, pad, field, lanes_out, nb.get_num_threads())
         if not direct:
             n = min(_LANES, channels - c0)
             result[:, :, c0:c0 + n] = lanes_out[:, :, :n]

@@ -179,3 +179,15 @@ def test_absurdly_long_field_raises():
     too_long = MAX_BLUR_FACTOR * 6 + 64 + 1
     with pytest.raises(ValueError, match="longer than"):
         apply_field(np.zeros((4, 6, 3), np.float32), constant_field(4, 6, too_long, 0.0))
+
+
+@pytest.mark.parametrize("v", [1e-12, -3e-9, 0.02])
+def test_near_flat_segments_that_cross_one_row_line(rng, v):
+    # Each segment starts a hair above a row line and ends a hair below it (or the reverse): one
+    # crossing, at a spacing of 1/|m| far beyond the image, which the kernel's fixed point must survive.
+    img = rng.uniform(size=(12, 30, 3)).astype(np.float32)
+    field = constant_field(12, 30, 9.0, v)
+    field[::2] *= -1.0  # both orientations of the same segment
+    out = apply_field(img, field)
+    np.testing.assert_allclose(out, apply_field_reference(img, field, samples_per_px=64), atol=ATOL)
+    np.testing.assert_allclose(out, apply_field(img, constant_field(12, 30, 9.0, 0.0)), atol=10 * abs(v) + ATOL)
