@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, fields as dataclass_fields
 
 import numpy as np
+from numba import njit
 
 
 @dataclass(frozen=True)
@@ -68,30 +69,37 @@ def jitter_field(height: int, width: int, params: JitterParams) -> np.ndarray:
     if height < 1 or width < 1:
         raise ValueError(f"field size must be positive, got {height}x{width}")
     p = params
-    i = np.arange(width, dtype=np.float64)[None, :]  # column index
-    j = np.arange(height, dtype=np.float64)[:, None]  # row index
-
-    # M_Tx and M_Ty: ramped shifts.
-    u = (i - p.i_tx) * p.r_tx + p.t_tx
-    v = (j - p.j_ty) * p.r_ty + p.t_ty
-
-    # M_Tz: radial, t d^zeta times the offset from P_Tz.
-    di, dj = i - p.i_tz, j - p.j_tz
-    d = np.hypot(di, dj)
-    radial = p.t_tz * (np.sqrt(d) if p.zeta == 0.5 else d ** p.zeta)  # sqrt: Gong's zeta, 10x faster than pow
-    u = u + radial * di
-    v = v + radial * dj
-
-    # M_Rz: s (cos(theta - pi/2), sin(theta - pi/2)) with s = 2 d tan(omega/2) reduces to
-    # 2 tan(omega/2) (dj, -di): perpendicular to the radius from P_Rz.
-    k = 2.0 * math.tan(p.omega / 2.0)
-    u = u + k * (j - p.j_rz)
-    v = v - k * (i - p.i_rz)
-
     out = np.empty((height, width, 2), dtype=np.float32)
-    out[..., 0] = u
-    out[..., 1] = v
+    _field_kernel(out, float(p.i_tx), float(p.r_tx), float(p.t_tx), float(p.j_ty), float(p.r_ty), float(p.t_ty),
+                  float(p.i_tz), float(p.j_tz), float(p.t_tz), float(p.zeta), 2.0 * math.tan(p.omega / 2.0),
+                  float(p.i_rz), float(p.j_rz))
     return out
+
+
+@njit(cache=True, nogil=True)
+def _field_kernel(out, i_tx, r_tx, t_tx, j_ty, r_ty, t_ty, i_tz, j_tz, t_tz, zeta, k_rot, i_rz, j_rz):
+    """Write M into out (H, W, 2) float32, in float64 per pixel: one pass, no temporary planes."""
+    for j in range(out.shape[0]):
+        dj = j - j_tz
+        for i in range(out.shape[1]):
+            # M_Tx and M_Ty: ramped shifts.
+            u = (i - i_tx) * r_tx + t_tx
+            v = (j - j_ty) * r_ty + t_ty
+            # M_Tz: radial, t d^zeta times the offset from P_Tz.
+            di = i - i_tz
+            d = math.sqrt(di * di + dj * dj)
+            if zeta == 0.5:
+                radial = t_tz * math.sqrt(d)
+            elif d > 0.0:
+                radial = t_tz * d ** zeta
+            else:
+                radial = 0.0 if zeta > 0.0 else t_tz
+            u += radial * di
+            v += radial * dj
+            # M_Rz: s (cos(theta - pi/2), sin(theta - pi/2)) with s = 2 d tan(omega/2) reduces to
+            # 2 tan(omega/2) (dj, -di): perpendicular to the radius from P_Rz.
+            out[j, i, 0] = u + k_rot * (j - j_rz)
+            out[j, i, 1] = v - k_rot * (i - i_rz)
 
 
 def random_params(height: int, width: int, rng: np.random.Generator, preset: str | JitterRanges = "strong") -> JitterParams:

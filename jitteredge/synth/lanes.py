@@ -163,9 +163,9 @@ def _kink_sum(typingctx, p, j0, dj, smaj, smin, a_fix, d_fix, n, am6):
             jk = builder.add(j, builder.mul(k, smaj_))
             q_k = second_difference(jk)
             q_k1 = second_difference(builder.add(jk, smaj_))
-            acc = _fma(builder, _splat(builder, g), q_k, acc)
-            acc = _fma(builder, _splat(builder, h), q_k1, acc)
-            return [acc, builder.add(a, d_fix_), builder.add(j, dj_)]
+            # one add on the loop-carried sum (two chained FMAs there would cost twice the latency)
+            kinks = _fma(builder, _splat(builder, g), q_k, builder.fmul(_splat(builder, h), q_k1))
+            return [builder.fadd(acc, kinks), builder.add(a, d_fix_), builder.add(j, dj_)]
 
         acc, _, _ = _counted_loop(builder, n_, [ir.Constant(_V4, [0.0] * 4), a_fix0, j00], step)
         return _first_three(context, builder, acc)
