@@ -37,6 +37,7 @@ images are padded to three lanes with zeros).
 from __future__ import annotations
 
 import math
+import threading
 
 import cv2
 import numba as nb
@@ -54,13 +55,24 @@ _LANES = 3  # channels per kernel pass: RGB in one pass, more channels in groups
 # would only average the periodic reflection of the image, and the padded copy would grow quadratically.
 MAX_BLUR_FACTOR = 4.0
 
+_KEEP_PADDED_FLOATS = 4 << 20  # 16 MB: the padded copy of a 1-megapixel RGB image
+_per_thread = threading.local()
+
 _u = np.uint64  # unsigned indices: Numba then skips its negative-index wraparound code in hot loops
 _f32 = np.float32
 
 
 def reflect_pad_px(field: np.ndarray) -> int:
     """Border (px) the padded image needs so that every segment and its bilinear neighbours fit."""
-    longest = float(np.abs(field).max()) if field.size else 0.0
+    return _pad_for(_longest_component(field))
+
+
+def _longest_component(field: np.ndarray) -> float:
+    """max |field| without a temporary array (NaN if the field holds one, inf if infinite)."""
+    return max(float(field.max()), -float(field.min())) if field.size else 0.0
+
+
+def _pad_for(longest: float) -> int:
     return int(math.ceil(longest / 2.0)) + 2
 
 
@@ -266,8 +278,21 @@ def _pad_into(img3: np.ndarray, c0: int, pad: int, padded: np.ndarray) -> None:
     _pad_lanes(img3, c0, pad, padded)
 
 
-def _check(image: np.ndarray, field: np.ndarray) -> np.ndarray:
-    """Validate the inputs; return the field as C-contiguous float32 (H, W, 2)."""
+def _padded_buffer(n: int) -> np.ndarray:
+    """float32 (n,) scratch for the padded image, kept per thread between calls up to
+    ``_KEEP_PADDED_FLOATS``: training calls apply_field on one size again and again, and a fresh
+    buffer of a few MB costs page faults on every call."""
+    kept = getattr(_per_thread, "padded", None)
+    if kept is not None and kept.size >= n:
+        return kept[:n]
+    buffer = np.empty(n, np.float32)
+    if n <= _KEEP_PADDED_FLOATS:
+        _per_thread.padded = buffer
+    return buffer
+
+
+def _check(image: np.ndarray, field: np.ndarray) -> tuple[np.ndarray, float]:
+    """Validate the inputs; return the field as C-contiguous float32 (H, W, 2) and max |field|."""
     if not isinstance(image, np.ndarray):
         raise ValueError(f"image must be a numpy array, got {type(image).__name__}")
     if image.dtype not in (np.uint8, np.float32):
@@ -285,14 +310,14 @@ def _check(image: np.ndarray, field: np.ndarray) -> np.ndarray:
     field = np.ascontiguousarray(field, dtype=np.float32)
     if not field.flags.writeable:  # a read-only array would compile a second copy of the kernel
         field = field.copy()
-    if not np.isfinite(field).all():
+    longest = _longest_component(field)  # one pass for both checks: NaN and inf reach the max
+    if not math.isfinite(longest):
         raise ValueError("field contains NaN or infinite values")
     limit = MAX_BLUR_FACTOR * max(h, w) + 64.0
-    longest = float(np.abs(field).max())
     if longest > limit:
         raise ValueError(f"field component of {longest:.1f} px is longer than the {limit:.0f} px allowed "
                          f"for a {h}x{w} image ({MAX_BLUR_FACTOR:g} x the longer side + 64)")
-    return field
+    return field, longest
 
 
 def apply_field(image: np.ndarray, field: np.ndarray) -> np.ndarray:
@@ -316,13 +341,13 @@ def apply_field(image: np.ndarray, field: np.ndarray) -> np.ndarray:
             NaN or infinite field values, or a field component longer than
             ``MAX_BLUR_FACTOR`` x the longer image side + 64 px.
     """
-    field = _check(image, field)
+    field, longest = _check(image, field)
     h, w = image.shape[:2]
     img3 = image[:, :, None] if image.ndim == 2 else image
     channels = img3.shape[2]
-    pad = reflect_pad_px(field)
+    pad = _pad_for(longest)
     n_padded = (h + 2 * pad) * (w + 2 * pad) * _LANES
-    flat = np.empty(n_padded + 1, np.float32)  # one float of slack: the kernel loads 4 lanes a pixel
+    flat = _padded_buffer(n_padded + 1)  # one float of slack: the kernel loads 4 lanes a pixel
     flat[n_padded] = 0.0
     padded = flat[:n_padded].reshape(h + 2 * pad, w + 2 * pad, _LANES)
     result = np.empty((h, w, channels), np.float32)
