@@ -22,12 +22,13 @@ one, as |m| <= 1) at the fraction sigma of its length is made exact by adding
 
 q being the second difference of the column across the row line (I[b_c + 1] - 2 I[b_c] + I[b_c - 1]):
 the kink of the bilinear surface there. So the walk is two loops without branches: one over the
-interior columns (``lanes.column_sum``, b walked in 32.32 fixed point, so that each column's cell row
-and fraction come from integer ops), one over the row lines crossed (``lanes.kink_sum``; crossings
-lie 1/|m| apart along a). The two partial strips at the segment's ends are integrated by the closed
-form of a bilinear cell along a line piece (``_piece``). Work per pixel follows its own blur: about
-max(|U|, |V|) column interpolations + min(|U|, |V|) corrections, each on the three channels at once
-in one SIMD register (``synth/lanes.py``).
+columns of the full strips at weight 1 (``lanes.column_sum``, b walked in 32.32 fixed point, so that
+each column's cell row and fraction come from integer ops), one over the row lines crossed
+(``lanes.kink_sum``; crossings lie 1/|m| apart along a). The two partial strips at the segment's
+ends are integrated by the closed form of a bilinear cell along a line piece (``_piece``); the end
+columns' half weights and slope terms fall on pixels of those cells and are added to their weights.
+Work per pixel follows its own blur: about max(|U|, |V|) column interpolations + min(|U|, |V|)
+corrections, each on the three channels at once in one SIMD register (``synth/lanes.py``).
 Accuracy is float32 rounding (about 1e-6 of the image range); ``blur_reference.py`` checks it.
 
 Images are float32 inside; channels go through the kernel three at a time (gray and 2-channel
@@ -44,7 +45,7 @@ import numba as nb
 import numpy as np
 from numba import njit, prange
 
-from jitteredge.synth.lanes import FIX_ONE, cell_sum, column_at, column_sum, kink_sum
+from jitteredge.synth.lanes import FIX_ONE, cell_sum, column_sum, kink_sum
 
 __all__ = ["apply_field", "reflect_pad_px", "MAX_BLUR_FACTOR"]
 
@@ -107,8 +108,9 @@ def _pad_lanes(img, c0, pad, out):
 
 
 @njit(inline="always")
-def _piece(p, smaj, smin, k, r, x0, x1, y0, y1, dt, s0, s1, s2):
-    """Add dt * (mean of the bilinear cell (k, r) along the line from (x0, y0) to (x1, y1)).
+def _piece(p, smaj, smin, k, r, x0, x1, y0, y1, dt, e00, e10, e01, e11, s0, s1, s2):
+    """Add dt * (mean of the bilinear cell (k, r) along the line from (x0, y0) to (x1, y1)), and e00 ..
+    e11 times the cell's four pixels (terms of the full strips that fall on this cell's pixels).
 
     Coordinates are local to the cell (0..1, x along the major axis). Along a line the cell's
     c00 (1-x)(1-y) + c10 x (1-y) + c01 (1-x) y + c11 x y has the exact mean given by
@@ -117,10 +119,10 @@ def _piece(p, smaj, smin, k, r, x0, x1, y0, y1, dt, s0, s1, s2):
     mx = 0.5 * (x0 + x1)
     my = 0.5 * (y0 + y1)
     mxy = (2.0 * x0 * y0 + x0 * y1 + x1 * y0 + 2.0 * x1 * y1) * (1.0 / 6.0)
-    w11 = _f32(mxy * dt)
-    w10 = _f32((mx - mxy) * dt)
-    w01 = _f32((my - mxy) * dt)
-    w00 = _f32((1.0 - mx - my + mxy) * dt)
+    w11 = _f32(mxy * dt + e11)
+    w10 = _f32((mx - mxy) * dt + e10)
+    w01 = _f32((my - mxy) * dt + e01)
+    w00 = _f32((1.0 - mx - my + mxy) * dt + e00)
     c0, c1, c2 = cell_sum(p, k * smaj + r * smin, smaj, smin, w00, w10, w01, w11)
     s0 += c0
     s1 += c1
@@ -129,25 +131,23 @@ def _piece(p, smaj, smin, k, r, x0, x1, y0, y1, dt, s0, s1, s2):
 
 
 @njit(inline="always")
-def _strip(p, smaj, smin, k, a_s, a_e, a0, b0, m, inv_m, s0, s1, s2):
-    """Add the exact integral over the part [a_s, a_e] of strip [k, k+1] (split at a row crossing)."""
+def _strip(p, smaj, smin, k, a_s, a_e, a0, b0, m, inv_m, lead0, lead1, trail0, trail1, s0, s1, s2):
+    """Add the exact integral over the part [a_s, a_e] of strip [k, k+1] (split at a row crossing),
+    and lead0, lead1 times the pixels of the cell row at a_s in grid column k (rows r, r + 1), trail0,
+    trail1 those at a_e in grid column k + 1."""
     b_s = b0 + m * (a_s - a0)
     b_e = b0 + m * (a_e - a0)
     r_s = int(b_s)  # coordinates in the padded image are >= 1: int() is floor()
     r_e = int(b_e)
     if r_s == r_e:
-        return _piece(p, smaj, smin, k, r_s, a_s - k, a_e - k, b_s - r_s, b_e - r_s, a_e - a_s, s0, s1, s2)
+        return _piece(p, smaj, smin, k, r_s, a_s - k, a_e - k, b_s - r_s, b_e - r_s, a_e - a_s,
+                      lead0, trail0, lead1, trail1, s0, s1, s2)
     b_c = max(r_s, r_e)  # the row line crossed
     a_c = a_s + (b_c - b_s) * inv_m
-    s0, s1, s2 = _piece(p, smaj, smin, k, r_s, a_s - k, a_c - k, b_s - r_s, b_c - r_s, a_c - a_s, s0, s1, s2)
-    return _piece(p, smaj, smin, k, r_e, a_c - k, a_e - k, b_c - r_e, b_e - r_e, a_e - a_c, s0, s1, s2)
-
-
-@njit(inline="always")
-def _column(p, smaj, smin, k, b):
-    """Grid column k at minor coordinate b: the interpolated values v and the slopes d of its cell row."""
-    row = int(b)
-    return column_at(p, row * smin + k * smaj, smin, _f32(b - row))
+    s0, s1, s2 = _piece(p, smaj, smin, k, r_s, a_s - k, a_c - k, b_s - r_s, b_c - r_s, a_c - a_s,
+                        lead0, 0.0, lead1, 0.0, s0, s1, s2)
+    return _piece(p, smaj, smin, k, r_e, a_c - k, a_e - k, b_c - r_e, b_e - r_e, a_e - a_c,
+                  0.0, trail0, 0.0, trail1, s0, s1, s2)
 
 
 @njit(inline="always")
@@ -190,7 +190,6 @@ def _blur_kernel(p, pad, field, out, n_chunks):
     Wp = W + 2 * pad
     sx = 3  # flat stride of one column
     sy = Wp * 3  # flat stride of one row
-    half = _f32(0.5)
     # Rows are dealt round-robin so that every thread gets long and short blurs alike.
     for chunk in prange(n_chunks):
         geometry = np.empty((6, W), np.float64)  # one row's du, dv, pa, pb, m, 1/m
@@ -212,7 +211,6 @@ def _blur_kernel(p, pad, field, out, n_chunks):
                     out[r, c, 2] = p[o + 2]
                     continue
                 m = geometry[4, c]
-                m6 = _f32(m / 6.0)
                 am6 = _f32(abs(m) / 6.0)
                 inv_m = geometry[5, c]
                 a0 = pa - 0.5 * du
@@ -223,28 +221,37 @@ def _blur_kernel(p, pad, field, out, n_chunks):
                 s0 = _f32(0.0)
                 s1 = _f32(0.0)
                 s2 = _f32(0.0)
+                # Full strips between grid columns kf+1 .. kl (when kl > kf + 1). (1) The strip formula
+                # summed as if no strip crossed a row: inner columns weigh 1, the end ones 1/2, slopes
+                # telescope to m/6 (d_first - d_last). The end columns' terms beyond weight 1 fall on
+                # pixels of the cells of the partial strips next to them: they ride on those weights.
+                # (Assigned on every path: a name assigned in one branch and read under another
+                # condition read garbage in Numba's parallel lowering.)
+                b_first = b0 + m * (kf + 1 - a0)
+                b_last = b0 + m * (kl - a0)
+                full = kl > kf + 1
+                f_first = b_first - int(b_first)
+                f_last = b_last - int(b_last)
+                m6 = m * (1.0 / 6.0)
+                left0 = -0.5 * (1.0 - f_first) - m6 if full else 0.0  # -v/2 + m/6 d at column kf+1
+                left1 = -0.5 * f_first + m6 if full else 0.0
+                right0 = -0.5 * (1.0 - f_last) + m6 if full else 0.0  # -v/2 - m/6 d at column kl
+                right1 = -0.5 * f_last - m6 if full else 0.0
                 if kf == kl:  # shorter than one strip
-                    s0, s1, s2 = _strip(p, smaj, smin, kf, a0, a1, a0, b0, m, inv_m, s0, s1, s2)
+                    s0, s1, s2 = _strip(p, smaj, smin, kf, a0, a1, a0, b0, m, inv_m, 0.0, 0.0, 0.0, 0.0, s0, s1, s2)
                 else:
-                    s0, s1, s2 = _strip(p, smaj, smin, kf, a0, kf + 1.0, a0, b0, m, inv_m, s0, s1, s2)
-                    s0, s1, s2 = _strip(p, smaj, smin, kl, np.float64(kl), a1, a0, b0, m, inv_m, s0, s1, s2)
+                    s0, s1, s2 = _strip(p, smaj, smin, kf, a0, kf + 1.0, a0, b0, m, inv_m, 0.0, 0.0, left0, left1,
+                                        s0, s1, s2)
+                    s0, s1, s2 = _strip(p, smaj, smin, kl, np.float64(kl), a1, a0, b0, m, inv_m, right0, right1,
+                                        0.0, 0.0, s0, s1, s2)
                 if kl > kf + 1:
-                    # Full strips between grid columns kf+1 .. kl. (1) The strip formula summed as if
-                    # no strip crossed a row: inner columns weigh 1, the end ones 1/2, slopes telescope.
-                    b_first = b0 + m * (kf + 1 - a0)
-                    b_last = b0 + m * (kl - a0)
-                    v0, v1, v2, d0, d1, d2 = _column(p, smaj, smin, kf + 1, b_first)
-                    w0, w1, w2, e0, e1, e2 = _column(p, smaj, smin, kl, b_last)
-                    s0 += half * (v0 + w0) + m6 * (d0 - e0)
-                    s1 += half * (v1 + w1) + m6 * (d1 - e1)
-                    s2 += half * (v2 + w2) + m6 * (d2 - e2)
-                    # (2) The interior columns kf+2 .. kl-1 at weight 1: one pass, b in fixed point.
+                    # (2) The columns kf+1 .. kl at weight 1: one pass, b in fixed point.
                     # (3) Each row line b_c crossed inside strip [k, k+1], at sigma in 0..1 along it,
                     # bends columns k and k+1 (second differences q_k, q_k1 at row b_c); adding
                     # |m|/6 (q_k (1 - sigma)^3 + q_k1 sigma^3) makes that strip exact. Crossings are
                     # 1/|m| apart along the major axis.
-                    c0, c1, c2 = column_sum(p, (kf + 2) * smaj, smaj, smin, np.int64((b_first + m) * FIX_ONE),
-                                            np.int64(m * FIX_ONE), kl - kf - 2)
+                    c0, c1, c2 = column_sum(p, (kf + 1) * smaj, smaj, smin, np.int64(b_first * FIX_ONE),
+                                            np.int64(m * FIX_ONE), kl - kf)
                     s0 += c0
                     s1 += c1
                     s2 += c2

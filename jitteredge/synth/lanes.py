@@ -24,7 +24,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["FIX_ONE", "column_sum", "kink_sum", "cell_sum", "column_at"]
+__all__ = ["FIX_ONE", "column_sum", "kink_sum", "cell_sum"]
 
 FIX_ONE = 4294967296.0  # 2**32: one pixel in 32.32 fixed point
 _FRACTION = 0xFFFFFFFF
@@ -191,25 +191,6 @@ def _cell_sum(typingctx, p, b00, smaj, smin, w00, w10, w01, w11):
     return sig, codegen
 
 
-@intrinsic
-def _column_at(typingctx, p, i0, smin, f):
-    """(v0, v1, v2, d0, d1, d2): a grid column's linear interpolation v = p[i0] + f d at fraction f
-    of its cell row, and its slopes d = p[i0 + smin] - p[i0]."""
-    ret = types.UniTuple(types.float32, 6)
-    sig = ret(p, i0, smin, f)
-
-    def codegen(context, builder, signature, args):
-        base = _data(context, builder, signature.args[0], args[0])
-        i0_, smin_, f_ = args[1:]
-        v0 = _load(builder, base, i0_)
-        d = builder.fsub(_load(builder, base, builder.add(i0_, smin_)), v0)
-        value = _fma(builder, _splat(builder, f_), d, v0)
-        lanes = [builder.extract_element(vec, ir.Constant(_I32, c)) for vec in (value, d) for c in range(3)]
-        return context.make_tuple(builder, ret, lanes)
-
-    return sig, codegen
-
-
 # --- plain Python versions (NUMBA_DISABLE_JIT=1) -----------------------------------------------
 
 def _split_py(x_fix):
@@ -247,14 +228,7 @@ def _cell_sum_py(p, b00, smaj, smin, w00, w10, w01, w11):
     return s[0], s[1], s[2]
 
 
-def _column_at_py(p, i0, smin, f):
-    v = p[i0:i0 + 3]
-    d = p[i0 + smin:i0 + smin + 3] - v
-    value = v + np.float32(f) * d
-    return value[0], value[1], value[2], d[0], d[1], d[2]
-
-
 if numba.config.DISABLE_JIT:
-    column_sum, kink_sum, cell_sum, column_at = _column_sum_py, _kink_sum_py, _cell_sum_py, _column_at_py
+    column_sum, kink_sum, cell_sum = _column_sum_py, _kink_sum_py, _cell_sum_py
 else:
-    column_sum, kink_sum, cell_sum, column_at = _column_sum, _kink_sum, _cell_sum, _column_at
+    column_sum, kink_sum, cell_sum = _column_sum, _kink_sum, _cell_sum

@@ -43,11 +43,6 @@ def _cell_sum(p, b00, smaj, smin, w00, w10, w01, w11):
     return lanes.cell_sum(p, b00, smaj, smin, w00, w10, w01, w11)
 
 
-@njit
-def _column_at(p, i0, smin, f):
-    return lanes.column_at(p, i0, smin, f)
-
-
 @pytest.mark.parametrize("b_start,slope,n", [(3.25, 0.37, 9), (14.9, -0.81, 12), (6.0, 0.0, 5), (8.5, 1.0, 7)])
 def test_column_sum_adds_the_columns_linear_interpolations(p, b_start, slope, n):
     expected = np.zeros(3)
@@ -90,16 +85,11 @@ def test_kink_sum_adds_the_second_differences_at_each_crossing(p, step):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
 
 
-def test_cell_sum_and_column_at(p):
+def test_cell_sum(p):
     w = np.float32([0.1, 0.2, 0.3, 0.4])
     expected = (w[0] * pixel(p, 5, 7) + w[1] * pixel(p, 5, 8) + w[2] * pixel(p, 6, 7) + w[3] * pixel(p, 6, 8))
     got = _cell_sum(p, (5 * W + 7) * 3, SX, SY, w[0], w[1], w[2], w[3])
     np.testing.assert_allclose(got, expected, rtol=1e-5)
-    f = np.float32(0.3)
-    values = _column_at(p, (5 * W + 7) * 3, SY, f)
-    slope = pixel(p, 6, 7) - pixel(p, 5, 7)
-    np.testing.assert_allclose(values[3:], slope, rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(values[:3], pixel(p, 5, 7) + float(f) * slope, rtol=1e-5)
 
 
 def test_the_last_pixel_is_read_without_its_slack(p):
