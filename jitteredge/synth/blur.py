@@ -38,7 +38,6 @@ images are padded to three lanes with zeros).
 from __future__ import annotations
 
 import math
-import threading
 
 import cv2
 import numba as nb
@@ -55,9 +54,6 @@ _LANES = 3  # channels per kernel pass: RGB in one pass, more channels in groups
 # Longest field component accepted, as a multiple of the longer image side (plus 64 px): longer blurs
 # would only average the periodic reflection of the image, and the padded copy would grow quadratically.
 MAX_BLUR_FACTOR = 4.0
-
-_KEEP_PADDED_FLOATS = 4 << 20  # 16 MB: the padded copy of a 1-megapixel RGB image
-_per_thread = threading.local()
 
 _u = np.uint64  # unsigned indices: Numba then skips its negative-index wraparound code in hot loops
 _f32 = np.float32
@@ -285,19 +281,6 @@ def _pad_into(img3: np.ndarray, c0: int, pad: int, padded: np.ndarray) -> None:
     _pad_lanes(img3, c0, pad, padded)
 
 
-def _padded_buffer(n: int) -> np.ndarray:
-    """float32 (n,) scratch for the padded image, kept per thread between calls up to
-    ``_KEEP_PADDED_FLOATS``: training calls apply_field on one size again and again, and a fresh
-    buffer of a few MB costs page faults on every call."""
-    kept = getattr(_per_thread, "padded", None)
-    if kept is not None and kept.size >= n:
-        return kept[:n]
-    buffer = np.empty(n, np.float32)
-    if n <= _KEEP_PADDED_FLOATS:
-        _per_thread.padded = buffer
-    return buffer
-
-
 def _check(image: np.ndarray, field: np.ndarray) -> tuple[np.ndarray, float]:
     """Validate the inputs; return the field as C-contiguous float32 (H, W, 2) and max |field|."""
     if not isinstance(image, np.ndarray):
@@ -354,7 +337,7 @@ def apply_field(image: np.ndarray, field: np.ndarray) -> np.ndarray:
     channels = img3.shape[2]
     pad = _pad_for(longest)
     n_padded = (h + 2 * pad) * (w + 2 * pad) * _LANES
-    flat = _padded_buffer(n_padded + 1)  # one float of slack: the kernel loads 4 lanes a pixel
+    flat = np.empty(n_padded + 1, np.float32)  # one float of slack: the kernel loads 4 lanes a pixel
     flat[n_padded] = 0.0
     padded = flat[:n_padded].reshape(h + 2 * pad, w + 2 * pad, _LANES)
     result = np.empty((h, w, channels), np.float32)
