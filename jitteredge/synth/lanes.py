@@ -101,6 +101,14 @@ def _data(context, builder, array_type, array):
     return context.make_array(array_type)(context, builder, array).data
 
 
+def _typed(p, ints, floats) -> bool:
+    """Whether the arguments are what the IR assumes: p a C-contiguous float32 vector, ints int64
+    and floats float32 (anything else must fail typing, not emit ill-typed IR)."""
+    return (isinstance(p, types.Array) and p.dtype == types.float32 and p.ndim == 1 and p.layout == "C"
+            and all(isinstance(t, types.Integer) and t.bitwidth == 64 and t.signed for t in ints)
+            and all(t == types.float32 for t in floats))
+
+
 # --- the sums ----------------------------------------------------------------------------------
 
 @intrinsic
@@ -111,6 +119,8 @@ def _column_sum(typingctx, p, i_maj, smaj, smin, b_fix, m_fix, n):
     / 2**32 px in cell row r = floor(b_j) at fraction f: it adds p[o] + f (p[o + smin] - p[o]), with
     o = r smin + i_maj + j smaj. Offsets and positions are int64, b_fix + j m_fix >= 0.
     """
+    if not _typed(p, (i_maj, smaj, smin, b_fix, m_fix, n), ()):
+        return None
     sig = _SUMS(p, i_maj, smaj, smin, b_fix, m_fix, n)
 
     def codegen(context, builder, signature, args):
@@ -141,6 +151,8 @@ def _kink_sum(typingctx, p, j0, dj, smaj, smin, a_fix, d_fix, n, am6):
     0. It adds am6 ((1 - sigma)^3 q_k + sigma^3 q_{k+1}), q_k being the second difference of grid
     column k across the line (the rows above, on and below it).
     """
+    if not _typed(p, (j0, dj, smaj, smin, a_fix, d_fix, n), (am6,)):
+        return None
     sig = _SUMS(p, j0, dj, smaj, smin, a_fix, d_fix, n, am6)
 
     def codegen(context, builder, signature, args):
@@ -176,6 +188,8 @@ def _kink_sum(typingctx, p, j0, dj, smaj, smin, a_fix, d_fix, n, am6):
 @intrinsic
 def _cell_sum(typingctx, p, b00, smaj, smin, w00, w10, w01, w11):
     """(s0, s1, s2) = w00 p[b00] + w10 p[b00 + smaj] + w01 p[b00 + smin] + w11 p[b00 + smaj + smin]."""
+    if not _typed(p, (b00, smaj, smin), (w00, w10, w01, w11)):
+        return None
     sig = _SUMS(p, b00, smaj, smin, w00, w10, w01, w11)
 
     def codegen(context, builder, signature, args):

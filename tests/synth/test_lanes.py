@@ -97,3 +97,14 @@ def test_the_last_pixel_is_read_without_its_slack(p):
     got = _cell_sum(p, last - SX - SY, SX, SY, np.float32(0), np.float32(0), np.float32(0), np.float32(1))
     np.testing.assert_allclose(got, pixel(p, H - 1, W - 1), rtol=1e-6)
     assert np.isfinite(got).all()
+
+
+def test_arguments_of_other_types_fail_typing(p):
+    import numba
+    from numba.core.errors import TypingError
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("the sums run as plain Python (NUMBA_DISABLE_JIT=1): nothing is typed")
+
+    with pytest.raises(TypingError):  # float64 weights: the IR multiplies float32 lanes
+        _cell_sum(p, 0, SX, SY, 0.1, 0.2, 0.3, 0.4)
