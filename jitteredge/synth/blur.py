@@ -55,7 +55,6 @@ _LANES = 3  # channels per kernel pass: RGB in one pass, more channels in groups
 # would only average the periodic reflection of the image, and the padded copy would grow quadratically.
 MAX_BLUR_FACTOR = 4.0
 
-_u = np.uint64  # unsigned indices: Numba then skips its negative-index wraparound code in hot loops
 _f32 = np.float32
 
 
