@@ -13,6 +13,9 @@ cell and fraction come from a shift and a mask, with no float-to-int conversion 
 
 With ``NUMBA_DISABLE_JIT=1`` the same sums run as plain Python (``_py`` functions), so that the
 kernels stay covered by tests without the compiler.
+
+Numba's on-disk cache keys a kernel on its own file only: after editing this one, delete blur.py's
+cache (``find jitteredge -name 'blur.*.nb[ic]' -delete``) or the old sums are loaded again.
 """
 
 from __future__ import annotations
