@@ -225,8 +225,10 @@ def _blur_kernel(p, pad, field, out, n_chunks):
                 b_first = b0 + m * (kf + 1 - a0)
                 b_last = b0 + m * (kl - a0)
                 full = kl > kf + 1
-                f_first = b_first - int(b_first)
-                f_last = b_last - int(b_last)
+                r_first = int(b_first)
+                r_last = int(b_last)
+                f_first = b_first - r_first
+                f_last = b_last - r_last
                 m6 = m * (1.0 / 6.0)
                 left0 = -0.5 * (1.0 - f_first) - m6 if full else 0.0  # -v/2 + m/6 d at column kf+1
                 left1 = -0.5 * f_first + m6 if full else 0.0
@@ -250,8 +252,6 @@ def _blur_kernel(p, pad, field, out, n_chunks):
                     s0 += c0
                     s1 += c1
                     s2 += c2
-                    r_first = int(b_first)
-                    r_last = int(b_last)
                     if r_last != r_first:
                         step = 1 if r_last > r_first else -1
                         b_c = r_first + 1 if step > 0 else r_first  # the first row line crossed

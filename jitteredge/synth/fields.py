@@ -76,6 +76,17 @@ def jitter_field(height: int, width: int, params: JitterParams) -> np.ndarray:
     return out
 
 
+@njit(inline="always")
+def zoom_power(d, zeta):
+    """d ** zeta for the zoom part M_Tz (d >= 0): sqrt for Gong's zeta = 0.5 (about 10x faster than
+    pow), and 0 ** zeta = 0 for zeta > 0, 1 otherwise. Shared by the straight and curved kernels."""
+    if zeta == 0.5:
+        return math.sqrt(d)
+    if d > 0.0:
+        return d ** zeta
+    return 0.0 if zeta > 0.0 else 1.0
+
+
 @njit(cache=True, nogil=True)
 def _field_kernel(out, i_tx, r_tx, t_tx, j_ty, r_ty, t_ty, i_tz, j_tz, t_tz, zeta, k_rot, i_rz, j_rz):
     """Write M into out (H, W, 2) float32, in float64 per pixel: one pass, no temporary planes."""
@@ -88,12 +99,7 @@ def _field_kernel(out, i_tx, r_tx, t_tx, j_ty, r_ty, t_ty, i_tz, j_tz, t_tz, zet
             # M_Tz: radial, t d^zeta times the offset from P_Tz.
             di = i - i_tz
             d = math.sqrt(di * di + dj * dj)
-            if zeta == 0.5:
-                radial = t_tz * math.sqrt(d)
-            elif d > 0.0:
-                radial = t_tz * d ** zeta
-            else:
-                radial = 0.0 if zeta > 0.0 else t_tz
+            radial = t_tz * zoom_power(d, zeta)
             u += radial * di
             v += radial * dj
             # M_Rz: s (cos(theta - pi/2), sin(theta - pi/2)) with s = 2 d tan(omega/2) reduces to

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from jitteredge.synth.fields import JitterParams, JitterRanges, jitter_field, resolve_ranges
+from jitteredge.synth.fields import JitterParams, JitterRanges, jitter_field, resolve_ranges, zoom_power
 
 try:  # the kernel decorators; NUMBA_DISABLE_JIT=1 makes them plain Python for coverage
     from numba import njit
@@ -209,68 +209,6 @@ def random_trajectory(height: int, width: int, rng: np.random.Generator, preset:
 
 # ----------------------------------------------------------------------------- kernels
 
-@njit(inline="always")
-def _row_paths(y, geometry, coef, coef_mean, coef_cov, basis, px, py, longest, mx, my, label):
-    """Row y's paths: vertices px, py (K, W), the longest segment's max(|dx|, |dy|), the path mean
-    (mx, my) and the label (W, 2) of every pixel; basis (4, W) is scratch. The loops run over the
-    pixels innermost, with selects for branches, so that the compiler vectorises them."""
-    rx, ci, ry, cj, i_tz, j_tz, zeta, i_rz, j_rz = (geometry[0], geometry[1], geometry[2], geometry[3],
-                                                     geometry[4], geometry[5], geometry[6], geometry[7], geometry[8])
-    k_steps, w = px.shape
-    b1v = 1.0 + ry * (y - cj)
-    dj = y - j_tz
-    b3u = y - j_rz
-    b0u, b2u, b2v, b3v = basis[0], basis[1], basis[2], basis[3]
-    for x in range(w):  # the basis fields at (x, y); b1v and b3u are constant along the row
-        di = x - i_tz
-        d = math.sqrt(di * di + dj * dj)
-        if zeta == 0.5:
-            radial = math.sqrt(d)
-        elif d > 0.0:
-            radial = d ** zeta
-        else:
-            radial = 0.0 if zeta > 0.0 else 1.0
-        b0u[x] = 1.0 + rx * (x - ci)
-        b2u[x] = radial * di
-        b2v[x] = radial * dj
-        b3v[x] = i_rz - x
-        longest[x] = 0.0
-    for k in range(k_steps):
-        for x in range(w):
-            px[k, x] = coef[k, 0] * b0u[x] + coef[k, 2] * b2u[x] + coef[k, 3] * b3u
-            py[k, x] = coef[k, 1] * b1v + coef[k, 2] * b2v[x] + coef[k, 3] * b3v[x]
-        if k > 0:
-            for x in range(w):
-                longest[x] = max(longest[x], abs(px[k, x] - px[k - 1, x]), abs(py[k, x] - py[k - 1, x]))
-    for x in range(w):
-        # mean and covariance of the continuous path: linear maps of the coefficient path's moments
-        # (u = a . bu, v = a . bv with bu = (b0u, 0, b2u, b3u), bv = (0, b1v, b2v, b3v))
-        bu0, bu2, bv2, bv3 = b0u[x], b2u[x], b2v[x], b3v[x]
-        mx[x] = coef_mean[0] * bu0 + coef_mean[2] * bu2 + coef_mean[3] * b3u
-        my[x] = coef_mean[1] * b1v + coef_mean[2] * bv2 + coef_mean[3] * bv3
-        cxx = (bu0 * (coef_cov[0, 0] * bu0 + 2.0 * (coef_cov[0, 2] * bu2 + coef_cov[0, 3] * b3u))
-               + bu2 * (coef_cov[2, 2] * bu2 + 2.0 * coef_cov[2, 3] * b3u) + coef_cov[3, 3] * b3u * b3u)
-        cyy = (b1v * (coef_cov[1, 1] * b1v + 2.0 * (coef_cov[1, 2] * bv2 + coef_cov[1, 3] * bv3))
-               + bv2 * (coef_cov[2, 2] * bv2 + 2.0 * coef_cov[2, 3] * bv3) + coef_cov[3, 3] * bv3 * bv3)
-        cxy = (bu0 * (coef_cov[0, 1] * b1v + coef_cov[0, 2] * bv2 + coef_cov[0, 3] * bv3)
-               + bu2 * (coef_cov[2, 1] * b1v + coef_cov[2, 2] * bv2 + coef_cov[2, 3] * bv3)
-               + b3u * (coef_cov[3, 1] * b1v + coef_cov[3, 2] * bv2 + coef_cov[3, 3] * bv3))
-        half_tr = 0.5 * (cxx + cyy)
-        disc = math.sqrt(max(0.0, 0.25 * (cxx - cyy) * (cxx - cyy) + cxy * cxy))
-        lam1 = max(0.0, half_tr + disc)
-        ex = lam1 - cyy if cxx >= cyy else cxy
-        ey = cxy if cxx >= cyy else lam1 - cxx
-        norm = math.sqrt(ex * ex + ey * ey)
-        unit = norm > 0.0
-        ex = ex / norm if unit else 1.0
-        ey = ey / norm if unit else 0.0
-        travel = ex * (px[k_steps - 1, x] - px[0, x]) + ey * (py[k_steps - 1, x] - py[0, x])
-        flip = travel < 0.0 or (travel == 0.0 and (ex < 0.0 or (ex == 0.0 and ey < 0.0)))
-        length = math.sqrt(12.0 * lam1)
-        label[x, 0] = -length * ex if flip else length * ex
-        label[x, 1] = -length * ey if flip else length * ey
-
-
 @njit(**_JIT)
 def _path_blur_kernel(padded, pad, geometry, coef, coef_mean, coef_cov, samples_per_px, out, label):
     """Blur along per-pixel polylines and label them (see the module docstring). No validation.
@@ -292,22 +230,71 @@ def _path_blur_kernel(padded, pad, geometry, coef, coef_mean, coef_cov, samples_
     row = padded.shape[1] * 3  # flat stride of one padded row
     flat = padded.reshape(-1)
     k_steps = coef.shape[0]
-    px = np.empty((k_steps, w), np.float64)  # one row's vertices, step by step
-    py = np.empty((k_steps, w), np.float64)
-    basis = np.empty((4, w), np.float64)
-    longest = np.empty(w, np.float64)
-    mx = np.empty(w, np.float64)
-    my = np.empty(w, np.float64)
+    rx, ci, ry, cj, i_tz, j_tz, zeta, i_rz, j_rz = (geometry[0], geometry[1], geometry[2], geometry[3],
+                                                     geometry[4], geometry[5], geometry[6], geometry[7], geometry[8])
+    px = np.empty(k_steps, np.float64)
+    py = np.empty(k_steps, np.float64)
     for y in range(h):
-        _row_paths(y, geometry, coef, coef_mean, coef_cov, basis, px, py, longest, mx, my, label[y])
         for x in range(w):
+            # basis fields at (x, y)
+            b0u = 1.0 + rx * (x - ci)
+            b1v = 1.0 + ry * (y - cj)
+            di = x - i_tz
+            dj = y - j_tz
+            d = math.sqrt(di * di + dj * dj)
+            radial = zoom_power(d, zeta)
+            b2u = radial * di
+            b2v = radial * dj
+            b3u = y - j_rz
+            b3v = i_rz - x
+            longest = 0.0
+            for k in range(k_steps):
+                px[k] = coef[k, 0] * b0u + coef[k, 2] * b2u + coef[k, 3] * b3u
+                py[k] = coef[k, 1] * b1v + coef[k, 2] * b2v + coef[k, 3] * b3v
+                if k > 0:
+                    longest = max(longest, abs(px[k] - px[k - 1]), abs(py[k] - py[k - 1]))
+            # mean and covariance of the continuous path: linear maps of the coefficient path's moments
+            # (u = a . bu, v = a . bv with bu = (b0u, 0, b2u, b3u), bv = (0, b1v, b2v, b3v))
+            mx = coef_mean[0] * b0u + coef_mean[2] * b2u + coef_mean[3] * b3u
+            my = coef_mean[1] * b1v + coef_mean[2] * b2v + coef_mean[3] * b3v
+            cxx = (b0u * (coef_cov[0, 0] * b0u + 2.0 * (coef_cov[0, 2] * b2u + coef_cov[0, 3] * b3u))
+                   + b2u * (coef_cov[2, 2] * b2u + 2.0 * coef_cov[2, 3] * b3u) + coef_cov[3, 3] * b3u * b3u)
+            cyy = (b1v * (coef_cov[1, 1] * b1v + 2.0 * (coef_cov[1, 2] * b2v + coef_cov[1, 3] * b3v))
+                   + b2v * (coef_cov[2, 2] * b2v + 2.0 * coef_cov[2, 3] * b3v) + coef_cov[3, 3] * b3v * b3v)
+            cxy = (b0u * (coef_cov[0, 1] * b1v + coef_cov[0, 2] * b2v + coef_cov[0, 3] * b3v)
+                   + b2u * (coef_cov[2, 1] * b1v + coef_cov[2, 2] * b2v + coef_cov[2, 3] * b3v)
+                   + b3u * (coef_cov[3, 1] * b1v + coef_cov[3, 2] * b2v + coef_cov[3, 3] * b3v))
+            half_tr = 0.5 * (cxx + cyy)
+            disc = math.sqrt(max(0.0, 0.25 * (cxx - cyy) * (cxx - cyy) + cxy * cxy))
+            lam1 = max(0.0, half_tr + disc)
+            if cxx >= cyy:
+                ex = lam1 - cyy
+                ey = cxy
+            else:
+                ex = cxy
+                ey = lam1 - cxx
+            norm = math.sqrt(ex * ex + ey * ey)
+            if norm > 0.0:
+                ex /= norm
+                ey /= norm
+            else:
+                ex = 1.0
+                ey = 0.0
+            travel = ex * (px[k_steps - 1] - px[0]) + ey * (py[k_steps - 1] - py[0])
+            if travel < 0.0 or (travel == 0.0 and (ex < 0.0 or (ex == 0.0 and ey < 0.0))):
+                ex = -ex
+                ey = -ey
+            length = math.sqrt(12.0 * lam1)
+            label[y, x, 0] = length * ex
+            label[y, x, 1] = length * ey
+
             # blur: time average of the (padded) image along the centred path, N equal time steps
-            n = int(math.ceil(longest[x] * (k_steps - 1) * samples_per_px))
+            n = int(math.ceil(longest * (k_steps - 1) * samples_per_px))
             if n < 1:
                 n = 1
             dt = (k_steps - 1) / n
-            ox = x + pad - mx[x]
-            oy = y + pad - my[x]
+            ox = x + pad - mx
+            oy = y + pad - my
             s0 = np.float32(0.0)
             s1 = np.float32(0.0)
             s2 = np.float32(0.0)
@@ -315,8 +302,8 @@ def _path_blur_kernel(padded, pad, geometry, coef, coef_mean, coef_cov, samples_
                 t = (q + 0.5) * dt
                 k = int(t)
                 f = t - k
-                sx = ox + px[k, x] + f * (px[k + 1, x] - px[k, x])
-                sy = oy + py[k, x] + f * (py[k + 1, x] - py[k, x])
+                sx = ox + px[k] + f * (px[k + 1] - px[k])
+                sy = oy + py[k] + f * (py[k + 1] - py[k])
                 xf = math.floor(sx)
                 yf = math.floor(sy)
                 fx = np.float32(sx - xf)
