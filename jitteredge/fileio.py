@@ -55,13 +55,22 @@ def read_rgb(path: str | os.PathLike, min_side: int = MIN_SIDE_PX) -> np.ndarray
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Every file below ``folder`` (recursively) with an image suffix, sorted."""
+    """Every file below ``folder`` (recursively, through symlinked folders too) with an image suffix, sorted."""
     root = Path(folder)
     if not root.exists():
         raise JitterEdgeError(f"{root}: no such folder")
     if not root.is_dir():
         raise JitterEdgeError(f"{root}: not a folder")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    # os.walk, not rglob: a folder of links to photo folders (one source made of several) must work
+    found, seen = [], set()
+    for parent, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(parent)
+        if real in seen:  # a link back up the tree: walk each real folder once
+            dirs.clear()
+            continue
+        seen.add(real)
+        found.extend(Path(parent) / f for f in files if Path(f).suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in found if p.is_file())
 
 
 def ensure_writable_dir(folder: str | os.PathLike) -> Path:

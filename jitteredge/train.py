@@ -62,6 +62,7 @@ class TrainConfig:
     resume: bool = False  # continue from out_dir/last.pt when it exists
     # --- model ---
     model_preset: str = "edge"  # jitteredge.model.PRESETS name: "edge" or "paper"
+    init_weights: str = ""  # start from these weights (a checkpoint or model name) with a fresh optimizer and schedule
     head: str = "regression"  # "regression" (squared code loss, claim 5) or "classes" (softmax, Gong)
     # --- data ---
     source: str = "procedural"  # training photos: "procedural", "bsds500" (train split) or a folder
@@ -74,6 +75,7 @@ class TrainConfig:
     curved_fraction: float | None = None  # share of samples blurred along curved paths
     subject_fraction: float | None = None  # share of shake and curved samples in which only a region moves
     grain_fraction: float | None = None  # share of samples with correlated grain (SampleConfig.grain_fraction)
+    sample: dict = field(default_factory=dict)  # any other SampleConfig field for training samples (name -> value)
     crop_px: int = 160  # training sample side (px), a multiple of 16
     reuse: int = 1  # times each synthesised batch is used, under random flips/transposes
     # --- optimisation (claim 6: Adam) ---
@@ -98,7 +100,9 @@ class TrainConfig:
     device: str = "auto"  # "auto" (cuda when present), "cpu", "cuda", "cuda:1"
     workers: int = 2  # DataLoader worker processes synthesising samples (0 = in the main process)
     threads: int = 0  # torch CPU threads (0 = torch default)
-    amp: str = "auto"  # mixed precision on CUDA: "auto" (bf16 if supported else fp16), "bf16", "fp16", "off"
+    amp: str = "auto"  # mixed precision: "auto" (CUDA: bf16 if supported else fp16; CPU: bf16 where the CPU
+    #                    has native bf16 (AVX-512 BF16, AMX), else off), "bf16", "fp16" (CUDA only), "off"
+    channels_last: bool = True  # NHWC activations: the CPU convolution kernels are faster on them
     seed: int = 0  # seeds data, validation set and weights
     progress: bool = True  # tqdm bar on stderr
 
@@ -114,6 +118,11 @@ class TrainConfig:
             raise JitterEdgeError(f"unknown training config keys: {', '.join(unknown)}")
         out = {}
         for k, v in d.items():
+            if k == "sample":
+                if not isinstance(v, dict):
+                    raise JitterEdgeError(f"training config sample: expected a table of SampleConfig fields, got {v!r}")
+                out[k] = dict(v)
+                continue
             default = getattr(cls, k)
             if default is None and str(known[k].type).startswith("float") and v is not None:
                 default = 0.0  # an optional number (e.g. a mixture share): checked as one when given
@@ -162,6 +171,10 @@ class TrainConfig:
             raise JitterEdgeError(f"amp must be auto, bf16, fp16 or off, got {self.amp!r}")
         if self.workers < 0:
             raise JitterEdgeError(f"workers must be >= 0, got {self.workers}")
+        try:
+            sample_config(self, self.crop_px)
+        except (TypeError, ValueError) as exc:
+            raise JitterEdgeError(f"training sample settings: {exc}") from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -196,7 +209,9 @@ def sample_config(cfg: TrainConfig, size_px: int, **overrides):
     """The SampleConfig for training (or, with overrides, for a validation group)."""
     from jitteredge.synth.sample import SampleConfig
 
-    kw = {"size_px": size_px, "preset": cfg.jitter_preset}
+    from jitteredge.synth.sample import coerce_sample_overrides
+
+    kw = {"size_px": size_px, "preset": cfg.jitter_preset, **coerce_sample_overrides(cfg.sample)}
     for name in _FRACTIONS:
         if getattr(cfg, name) is not None:
             kw[name] = getattr(cfg, name)
@@ -396,8 +411,15 @@ def _resolve_device(name: str, local_rank: int):
 def _amp_dtype(cfg: TrainConfig, device):
     import torch
 
-    if device.type != "cuda" or cfg.amp == "off":
-        return None  # CPU autocast is slower than fp32 on most CPUs
+    if cfg.amp == "off":
+        return None
+    if device.type == "cpu":
+        if cfg.amp == "fp16":
+            raise JitterEdgeError("amp fp16 needs CUDA; on a CPU use bf16 or off")
+        # bf16 autocast pays only where the CPU computes in bf16 natively (AVX-512 BF16, AMX);
+        # elsewhere oneDNN emulates it and fp32 is faster
+        native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        return torch.bfloat16 if cfg.amp == "bf16" or native else None
     if cfg.amp == "bf16" or (cfg.amp == "auto" and torch.cuda.is_bf16_supported()):
         return torch.bfloat16
     return torch.float16
@@ -448,6 +470,18 @@ def build_train_model(cfg: TrainConfig):
 
     base = PRESETS[cfg.model_preset]
     return build_model(dataclasses.replace(base, head=cfg.head, num_classes=0))
+
+
+def _load_initial_weights(model, spec: str) -> None:
+    """Load a model's weights (checkpoint path or registered name) into ``model``; shapes must match."""
+    from jitteredge.checkpoint import read_payload
+    from jitteredge.weights import resolve_model
+
+    payload = read_payload(resolve_model(spec))
+    if payload["model_config"] != model.config.to_dict():
+        raise JitterEdgeError(f"{spec}: its model ({payload['model_config'].get('preset')}) differs from this run's; "
+                              "use the same --model/--head")
+    model.load_state_dict(payload["model"])
 
 
 def compute_loss(net, output, target, cfg: TrainConfig):
@@ -507,6 +541,10 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     torch.manual_seed(cfg.seed)
     model = build_train_model(cfg).to(device)
+    if cfg.init_weights and not (cfg.resume and (out_dir / "last.pt").exists()):
+        _load_initial_weights(model, cfg.init_weights)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
     net = model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     amp_dtype = _amp_dtype(cfg, device)
@@ -622,14 +660,14 @@ def train(cfg: TrainConfig) -> TrainResult:
                     x, target = dihedral(images, codes, ops)
                 else:
                     x, target = images, codes
-                x = x.to(device, non_blocking=True)
+                x = x.to(device, non_blocking=True).contiguous(memory_format=memory_format)
                 target = target.to(device, non_blocking=True)
                 lr = lr_at(step, cfg, wall())
                 for g in optimizer.param_groups:
                     g["lr"] = lr
                 with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                     output = model(x)
-                loss, parts = compute_loss(net, output, target, cfg)
+                loss, parts = compute_loss(net, output.float(), target, cfg)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 if cfg.grad_clip > 0:

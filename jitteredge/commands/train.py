@@ -25,6 +25,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("model")
     g.add_argument("--model", choices=("edge", "paper"), help=f"network preset (default {d.model_preset})")
     g.add_argument("--head", choices=("regression", "classes"), help=f"output head (default {d.head})")
+    g.add_argument("--init-weights", metavar="MODEL",
+                   help="start from these weights (checkpoint path or shipped name) with a fresh optimizer and schedule")
     g = parser.add_argument_group("data")
     g.add_argument("--source", metavar="SRC", help=f"training photos: procedural, bsds500 or a folder (default {d.source})")
     g.add_argument("--val-source", metavar="SRC", help="validation photos: auto (bsds500 val when present, else procedural), procedural, bsds500 or a folder")
@@ -36,6 +38,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                    help="share of shake and curved samples in which only a region (a moving subject) moves")
     g.add_argument("--grain-fraction", type=float,
                    help="share of samples with correlated grain (film grain, denoised sensor noise)")
+    g.add_argument("--sample", metavar="KEY=VALUE", action="append", type=_sample_override,
+                   help="set any SampleConfig field of training samples (repeatable; VALUE is JSON, e.g. "
+                        "low_light_fraction=0.2 or blur_scale=[0,1.5])")
     g.add_argument("--crop", type=int, help=f"training sample side in px, multiple of 16 (default {d.crop_px})")
     g.add_argument("--reuse", type=int, help=f"steps each synthesised batch is used for, flipped/transposed (default {d.reuse})")
     g = parser.add_argument_group("optimisation")
@@ -50,9 +55,24 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--device", help=f"auto, cpu, cuda or cuda:N (default {d.device})")
     g.add_argument("--workers", type=int, help=f"DataLoader worker processes (default {d.workers})")
     g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    g.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"), help=f"CUDA mixed precision (default {d.amp})")
+    g.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"),
+                   help=f"mixed precision: auto = bf16/fp16 on CUDA, bf16 on CPUs with native bf16 (default {d.amp})")
+    g.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=None,
+                   help="keep NCHW activations (channels_last is faster on CPUs)")
     g.add_argument("--seed", type=int, help=f"seed for data, validation set and weights (default {d.seed})")
     g.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar")
+
+
+def _sample_override(text: str) -> tuple[str, object]:
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value  # a bare word: a string value
 
 
 def _defaults():
@@ -77,7 +97,9 @@ def build_config(args: argparse.Namespace):
         if value is None or dest.startswith("_") or dest in ("config", "command"):
             continue
         key = _RENAMES.get(dest, dest)
-        if key in names:
+        if key == "sample":  # flags add to (and override) the file's table
+            values["sample"] = {**values.get("sample", {}), **dict(value)}
+        elif key in names:
             values[key] = value
     cfg = TrainConfig.from_dict(values)
     cfg.validate()

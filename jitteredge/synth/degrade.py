@@ -445,6 +445,40 @@ def _blend_level_kernel(out, level_image, pos, level):
                     out[y, x, ch] += weight * level_image[y, x, ch]
 
 
+def layered_portrait(subject: np.ndarray, background: np.ndarray, rng: np.random.Generator,
+                     max_radius_px: float, levels: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A shallow-depth-of-field photo: a sharp subject in front of a defocused, depth-graded background.
+
+    What a portrait lens or a phone's portrait mode makes: the background (another scene, with its own
+    texture and lights) is disk-blurred with a radius that grows with distance behind the subject and
+    towards the top of the frame, and the sharp subject is laid over it with a hard, slightly
+    anti-aliased outline (an occlusion edge: sharp next to blurred, which blur estimators find hardest).
+
+    Args:
+        subject, background: float32 (S, S, C) linear light, the same shape.
+        max_radius_px: largest background disk radius.
+
+    Returns:
+        (image float32 (S, S, C), subject mask float32 (S, S) in [0, 1]).
+    """
+    h, w = subject.shape[:2]
+    mask = np.zeros((h, w), np.float32)
+    # a head-and-shoulders or object silhouette: two to four overlapping ellipses, touching the bottom
+    cx = rng.uniform(0.25, 0.75) * w
+    for k in range(int(rng.integers(2, 5))):
+        centre = (float(cx + rng.uniform(-0.2, 0.2) * w), float(rng.uniform(0.35 + 0.1 * k, 1.0) * h))
+        axes = (float(rng.uniform(0.1, 0.35) * w), float(rng.uniform(0.12, 0.45) * h))
+        cv2.ellipse(mask, (centre, axes, float(rng.uniform(-30, 30))), 1.0, thickness=-1)
+    mask = cv2.GaussianBlur(mask, (0, 0), float(rng.uniform(0.4, 1.2)))
+    y = np.arange(h, dtype=np.float32)[:, None] / max(h - 1, 1)
+    lo = rng.uniform(0.35, 0.9)  # the nearest background is already well out of focus
+    radius = max_radius_px * (lo + (1.0 - lo) * smoothstep(1.0 - y + rng.uniform(-0.2, 0.2)))
+    radius = np.ascontiguousarray(np.broadcast_to(radius, (h, w)), dtype=np.float32)
+    blurred = defocus(background, radius, levels)
+    out = blurred + mask[..., None] * (subject - blurred)
+    return out.astype(np.float32, copy=False), mask
+
+
 def smoothstep(x: np.ndarray) -> np.ndarray:
     """3x^2 - 2x^3 on x clipped to [0, 1]: a smooth 0 -> 1 ramp."""
     x = np.clip(x, 0.0, 1.0)

@@ -55,6 +55,8 @@ class TrajectoryConfig:
     centripetal_max: float = 0.7  # pull back towards the start (times anxiety): keeps paths compact
     big_shake_max: float = 0.2  # chance per step (times anxiety) of an abrupt turn-around
     samples_per_px: float = 1.0  # blur samples per pixel along the fastest segment (equal time steps)
+    pause_prob: float = 0.0  # chance per step that the hand holds still (the blur piles up at one point)
+    jerk_prob: float = 0.0  # chance per step of a jerk: that step is 2-5 times faster than the others
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,13 @@ def random_walk(rng: np.random.Generator, config: TrajectoryConfig = TrajectoryC
         dv = turn + anxiety * (gaussian * rng.standard_normal(dims) - centripetal * x[t]) * speed
         v = v + dv
         v *= speed / max(np.linalg.norm(v), 1e-12)
-        x[t + 1] = x[t] + v
+        step = v
+        # drawn only when enabled, so that a config without them keeps its random stream
+        if config.pause_prob > 0 and rng.uniform() < config.pause_prob:
+            step = 0.05 * v
+        elif config.jerk_prob > 0 and rng.uniform() < config.jerk_prob:
+            step = rng.uniform(2.0, 5.0) * v
+        x[t + 1] = x[t] + step
     extent = x.max(axis=0) - x.min(axis=0)
     return x / np.where(extent > 0, extent, 1.0)
 

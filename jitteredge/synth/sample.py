@@ -85,6 +85,16 @@ class SampleConfig:
     defocus_radius_px: tuple[float, float] = (1.5, 8.0)  # largest disk radius of a defocused sample
     defocus_full_fraction: float = 0.3  # share of defocus samples defocused over the whole frame
     defocus_levels: int = 5  # blur levels the varying disk blur interpolates between
+    portrait_fraction: float = 0.0  # share of defocus samples made as a layered portrait: a sharp subject in
+    #                                 front of another, depth-graded defocused scene (degrade.layered_portrait)
+    portrait_radius_px: tuple[float, float] = (3.0, 14.0)  # largest background disk radius of those
+    # -- low light (drawn only when low_light_fraction > 0, so other configs keep their random streams)
+    low_light_fraction: float = 0.0  # share of samples taken in low light: a dark scene, lamps, high gain
+    low_light_exposure: tuple[float, float] = (0.03, 0.3)  # scene light as a share of a normal exposure, log-uniform
+    low_light_lamps: tuple[int, int] = (2, 16)  # lamps and lit windows painted in, drawn as an integer in [low, high)
+    low_light_lamp_brightness: tuple[float, float] = (0.3, 8.0)  # their linear brightness before the gain, log-uniform
+    low_light_recovery: tuple[float, float] = (0.15, 0.8)  # share of the lost exposure the camera's gain (ISO) restores
+    low_light_noise_gain_max: float = 8.0  # cap on the noise amplification (phones denoise at high ISO)
 
     def fractions(self) -> dict[str, float]:
         """Normalised shares of the top-level kinds (subject motion is drawn inside shake and curved)."""
@@ -114,6 +124,30 @@ class SampleConfig:
                 value = tuple(value)
             kwargs[key] = value
         return cls(**kwargs)
+
+
+def coerce_sample_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """SampleConfig keyword arguments from plain values (a config file, ``--sample KEY=VALUE``).
+
+    Lists become tuples; ``trajectory`` may be a table of TrajectoryConfig fields, merged over its
+    defaults. Raises ValueError naming an unknown field.
+    """
+    known = {f.name for f in fields(SampleConfig)}
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in known:
+            raise ValueError(f"unknown sample setting {key!r}; SampleConfig fields: {', '.join(sorted(known))}")
+        if key == "trajectory" and isinstance(value, dict):
+            traj_known = {f.name for f in fields(TrajectoryConfig)}
+            bad = sorted(set(value) - traj_known)
+            if bad:
+                raise ValueError(f"unknown trajectory setting(s) {', '.join(bad)}; "
+                                 f"TrajectoryConfig fields: {', '.join(sorted(traj_known))}")
+            value = TrajectoryConfig(**value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        out[key] = value
+    return out
 
 
 @dataclass
@@ -200,6 +234,19 @@ def soft_region_mask(size: int, rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), sigma)
 
 
+def _darken_for_low_light(linear: np.ndarray, rng: np.random.Generator, cfg: SampleConfig, info: dict) -> float:
+    """Turn the linear scene into a low-light one in place: less light, many lamps. Returns the gain the
+    camera will apply after the exposure (blur happens at the scene's own light, so lamps streak and clip)."""
+    exposure = _log_uniform(rng, cfg.low_light_exposure)
+    linear *= np.float32(exposure)
+    lamps = int(rng.integers(cfg.low_light_lamps[0], cfg.low_light_lamps[1]))
+    lo, hi = cfg.low_light_lamp_brightness
+    degrade.add_point_lights(linear, rng, lamps, (lo, hi))
+    gain = _uniform(rng, cfg.low_light_recovery) / exposure
+    info.update(low_light_exposure=round(exposure, 5), low_light_lamps=lamps, low_light_gain=round(gain, 3))
+    return gain
+
+
 def _blur_scale(rng: np.random.Generator, cfg: SampleConfig) -> float:
     lo, hi = cfg.blur_scale
     return float(lo + (hi - lo) * rng.uniform() ** cfg.blur_scale_power)
@@ -255,6 +302,9 @@ def make_sample(rgb: np.ndarray, rng: np.random.Generator, cfg: SampleConfig = S
         count = int(rng.integers(1, cfg.point_lights_max + 1))
         degrade.add_point_lights(linear, rng, count, cfg.point_light_brightness)
         info["point_lights"] = count
+    low_light_gain = 1.0
+    if cfg.low_light_fraction > 0 and rng.uniform() < cfg.low_light_fraction:
+        low_light_gain = _darken_for_low_light(linear, rng, cfg, info)
 
     if kind in ("shake", "curved"):
         subject = bool(rng.uniform() < cfg.subject_fraction)
@@ -268,6 +318,18 @@ def make_sample(rgb: np.ndarray, rng: np.random.Generator, cfg: SampleConfig = S
             info["motion"] = kind
             kind = "subject"
         linear = blurred
+    elif kind == "defocus" and cfg.portrait_fraction > 0 and rng.uniform() < cfg.portrait_fraction:
+        # the background: another part of the photo, turned, at the same exposure and light
+        back_region, _ = crop_region(rgb, rng, cfg)
+        background = degrade.decode_area(np.rot90(back_region, int(rng.integers(1, 4))).copy(), (s, s), gamma,
+                                         cfg.highlight_threshold, gain)
+        background *= np.float32(linear.mean() / max(float(background.mean()), 1e-6))
+        if rng.uniform() < 0.5:  # lamps in the background turn into bokeh discs
+            degrade.add_point_lights(background, rng, int(rng.integers(2, 20)), cfg.point_light_brightness)
+        radius = _uniform(rng, cfg.portrait_radius_px)
+        linear, _ = degrade.layered_portrait(linear, background, rng, radius, cfg.defocus_levels)
+        label = np.zeros((s, s, 2), np.float32)
+        info.update(defocus_radius_px=round(radius, 3), defocus_portrait=True)
     elif kind == "defocus":
         full = bool(rng.uniform() < cfg.defocus_full_fraction)
         radius = _uniform(rng, cfg.defocus_radius_px)
@@ -278,8 +340,13 @@ def make_sample(rgb: np.ndarray, rng: np.random.Generator, cfg: SampleConfig = S
     else:  # sharp
         label = np.zeros((s, s, 2), np.float32)
 
+    noise_gain = 1.0
+    if low_light_gain != 1.0:  # the camera's gain (ISO) lifts the dark exposure, and its noise with it
+        linear *= np.float32(low_light_gain)
+        noise_gain = min(low_light_gain, cfg.low_light_noise_gain_max)
     if cfg.noise:
         shot, read = _log_uniform(rng, cfg.noise_shot), _log_uniform(rng, cfg.noise_read)
+        shot, read = shot * noise_gain, read * noise_gain ** 2
         noise = degrade.standard_normal_pool(rng, linear.size)
         image = degrade.noise_encode(linear, gamma, noise, shot, read)
         info.update(noise_shot=float(f"{shot:.4g}"), noise_read=float(f"{read:.4g}"))

@@ -31,18 +31,22 @@ _REPO_ROOT = Path(__file__).resolve().parents[2]
 class FolderSource:
     """Every image below a folder (recursively, any format OpenCV decodes), in sorted path order.
 
-    ``load`` raises JitterEdgeError naming the file for unreadable images; decoded photos are kept in a
-    small in-memory cache (``cache_size`` photos) because a dataset draws many samples from each.
+    ``load`` raises JitterEdgeError naming the file for unreadable images; decoded photos are kept in an
+    in-memory cache (at most ``cache_size`` photos and ``cache_mb`` megabytes) because a dataset draws
+    many samples from each, and decoding a large JPEG costs more than making a sample from it.
     """
 
-    def __init__(self, folder: str | os.PathLike, cache_size: int = 64, min_side_px: int = MIN_SIDE_PX):
+    def __init__(self, folder: str | os.PathLike, cache_size: int = 1024, min_side_px: int = MIN_SIDE_PX,
+                 cache_mb: float = 3072.0):
         self.folder = Path(folder)
         self.paths = list_images(self.folder)
         if not self.paths:
             raise JitterEdgeError(f"{self.folder}: no images found (searched recursively for .jpg, .png, .tif, .webp, ...)")
         self.cache_size = int(cache_size)
         self.min_side_px = int(min_side_px)  # smaller photos raise JitterEdgeError in load
+        self.cache_mb = float(cache_mb)
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_bytes = 0
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -59,13 +63,15 @@ class FolderSource:
         img = read_rgb(self.paths[index], min_side=self.min_side_px)
         if self.cache_size > 0:
             self._cache[index] = img
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._cache_bytes += img.nbytes
+            while self._cache and (len(self._cache) > self.cache_size or self._cache_bytes > self.cache_mb * 2**20):
+                self._cache_bytes -= self._cache.popitem(last=False)[1].nbytes
         return img
 
     def __getstate__(self) -> dict:  # workers get the path list, not the cache
         state = dict(self.__dict__)
         state["_cache"] = OrderedDict()
+        state["_cache_bytes"] = 0
         return state
 
 

@@ -146,3 +146,15 @@ def test_curved_paths_are_not_straight(rng):
         assert np.linalg.norm(label[4, 4]) <= math.sqrt(3) * path_len * (1 + 1e-4)
         bent += np.linalg.norm(label[4, 4]) < 0.9 * path_len
     assert 10 <= bent <= 35  # curved ones and nearly straight ones
+
+
+def test_pauses_and_jerks_make_uneven_steps_and_are_off_by_default():
+    plain = random_walk(np.random.default_rng(7), TrajectoryConfig(steps=16))
+    steps = np.linalg.norm(np.diff(plain, axis=0), axis=1)
+    assert steps.max() / steps.min() < 3  # the plain walk: constant speed (before each axis is normalised)
+    paused = random_walk(np.random.default_rng(7), TrajectoryConfig(steps=16, pause_prob=1.0))
+    jerky = random_walk(np.random.default_rng(7), TrajectoryConfig(steps=16, pause_prob=0.3, jerk_prob=0.5))
+    jerky_steps = np.linalg.norm(np.diff(jerky, axis=0), axis=1)
+    assert jerky_steps.max() / jerky_steps.min() > 10  # a pause beside a jerk
+    assert np.isfinite(paused).all() and np.abs(paused).max() <= 1.0 + 1e-9
+    assert TrajectoryConfig().pause_prob == 0.0 and TrajectoryConfig().jerk_prob == 0.0

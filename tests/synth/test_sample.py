@@ -181,3 +181,54 @@ def test_grain_option_adds_grain_and_is_off_by_default(photo):
     assert plain.params["crop_xy"] == grainy.params["crop_xy"]  # the same photo, only grain added
     assert np.abs(grainy.image.astype(int) - plain.image).mean() > 2.0
     assert SampleConfig().grain_fraction == 0.0
+
+
+def test_low_light_darkens_streaks_lamps_and_amplifies_noise(photo):
+    cfg = replace(BASE, **ONLY["shake"], jpeg=False, highlight_prob=0.0, point_lights_prob=0.0, blur_scale=(1.0, 1.0))
+    plain = make_sample(photo, np.random.default_rng(6), cfg)
+    dark = make_sample(photo, np.random.default_rng(6), replace(cfg, low_light_fraction=1.0, low_light_lamps=(6, 7),
+                                                                 low_light_recovery=(0.2, 0.2)))
+    assert "low_light_gain" not in plain.params and dark.params["low_light_lamps"] == 6
+    assert dark.params["low_light_gain"] == pytest.approx(0.2 / dark.params["low_light_exposure"], rel=1e-3)
+    # the lamps are drawn along the shake into clipped streaks: many more white pixels than lamps
+    assert (dark.image.min(axis=2) == 255).sum() > 6 * 9
+    # darker overall (the gain restores only a fifth of the light), and noisier in flat areas
+    assert dark.image.mean() < plain.image.mean()
+    assert np.hypot(dark.field[..., 0], dark.field[..., 1]).min() > 2.0  # still labelled by its motion
+    assert SampleConfig().low_light_fraction == 0.0
+
+
+def test_low_light_sharp_lamps_stay_points(photo):
+    cfg = replace(CLEAN, **ONLY["sharp"], low_light_fraction=1.0, low_light_lamps=(5, 6))
+    sample = make_sample(photo, np.random.default_rng(2), cfg)
+    white = sample.image.min(axis=2) == 255
+    assert 0 < white.sum() <= 5 * 9 and not sample.field.any()
+
+
+def test_layered_portrait_keeps_a_sharp_subject_over_a_defocused_background(photo):
+    cfg = replace(CLEAN, **ONLY["defocus"], portrait_fraction=1.0, portrait_radius_px=(6.0, 6.0))
+    sample = make_sample(photo, np.random.default_rng(3), cfg)
+    assert sample.params["defocus_portrait"] and not sample.field.any()
+    from jitteredge.synth.degrade import layered_portrait
+
+    rng = np.random.default_rng(0)
+    subject = rng.uniform(0, 1, (48, 48, 3)).astype(np.float32)
+    background = rng.uniform(0, 1, (48, 48, 3)).astype(np.float32)
+    out, mask = layered_portrait(subject, background, np.random.default_rng(1), 6.0)
+    inside, outside = mask > 0.99, mask < 0.01
+    assert inside.any() and outside.any()
+    np.testing.assert_allclose(out[inside], subject[inside], atol=0.02)  # the subject stays sharp
+    grad = lambda im, m: np.abs(np.diff(im, axis=1))[m[:, 1:]].mean()  # noqa: E731
+    assert grad(out, outside) < 0.3 * grad(background, outside)  # the background is blurred
+
+
+def test_sample_overrides_from_plain_values():
+    from jitteredge.synth.sample import coerce_sample_overrides
+
+    kw = coerce_sample_overrides({"blur_scale": [0, 1.5], "trajectory": {"jerk_prob": 0.2}, "low_light_fraction": 0.3})
+    cfg = SampleConfig(**kw)
+    assert cfg.blur_scale == (0, 1.5) and cfg.trajectory.jerk_prob == 0.2 and cfg.trajectory.steps == 12
+    with pytest.raises(ValueError, match="unknown sample setting 'nope'"):
+        coerce_sample_overrides({"nope": 1})
+    with pytest.raises(ValueError, match="trajectory setting"):
+        coerce_sample_overrides({"trajectory": {"nope": 1}})

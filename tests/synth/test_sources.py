@@ -89,3 +89,17 @@ def test_bsds500_default_location(monkeypatch):
     src = open_source("bsds500")
     assert len(src) >= 100
     assert min(src.load(0).shape[:2]) >= 256
+
+
+def test_folder_source_follows_linked_folders_once(tmp_path):
+    import cv2
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.png"), np.full((40, 40, 3), 128, np.uint8))
+    mix = tmp_path / "mix"
+    mix.mkdir()
+    (mix / "one").symlink_to(photos, target_is_directory=True)
+    (photos / "loop").symlink_to(mix, target_is_directory=True)  # a cycle must not hang the walk
+    src = FolderSource(mix)
+    assert [p.name for p in src.paths] == ["a.png"]
