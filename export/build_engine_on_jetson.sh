@@ -18,11 +18,19 @@ if [ $# -ne 1 ] || [ ! -f "$1" ]; then
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
 spec="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+# Say what is missing before anything runs it: under pipefail a missing trtexec in the version probe
+# below would end the script with status 127 and no word. (The same lines as jitteredge's MODEL.trtexec.sh.)
 TRTEXEC="${TRTEXEC:-$(command -v trtexec || echo /usr/src/tensorrt/bin/trtexec)}"
+if ! command -v "$TRTEXEC" >/dev/null 2>&1; then
+  echo "$0: trtexec not found at $TRTEXEC: install TensorRT (JetPack puts trtexec in /usr/src/tensorrt/bin), or set TRTEXEC=/path/to/trtexec" >&2
+  exit 127
+fi
+if ! command -v python3 >/dev/null 2>&1; then echo "$0: python3 not found (needed to write the engine's JSON)" >&2; exit 127; fi
+if [ ! -f "$here/build_engine.py" ]; then echo "$0: build_engine.py not found beside this script (in $here)" >&2; exit 2; fi
 
 # "[TensorRT v100300]" -> 10.3.0; 8.x prints four digits ("v8602").
-code="$("$TRTEXEC" --help 2>&1 | sed -n 's/.*TensorRT v\([0-9][0-9]*\).*/\1/p' | head -n 1)"
-if [ -z "$code" ]; then echo "cannot run $TRTEXEC (set TRTEXEC=/path/to/trtexec)" >&2; exit 1; fi
+code="$("$TRTEXEC" --help 2>&1 | sed -n 's/.*TensorRT v\([0-9][0-9]*\).*/\1/p' | head -n 1 || true)"
+if [ -z "$code" ]; then echo "$0: $TRTEXEC runs but prints no TensorRT version (set TRTEXEC=/path/to/trtexec)" >&2; exit 1; fi
 if [ "${#code}" -ge 6 ]; then
   major=$((code / 10000)); version="$major.$(((code / 100) % 100)).$((code % 100))"
 else

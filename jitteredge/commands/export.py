@@ -123,6 +123,8 @@ def summary(result) -> list[str]:
     lines = [f"wrote {art} ({_size(art)}, {result.precision}) in {result.seconds:.1f} s"]
     for extra in result.extra_files:
         lines.append(f"  and {extra} ({_size(extra)})")
+    for path in result.replaced:
+        lines.append(f"  replaced the {path} that was there before")
     if "onnx_vs_torch_max_px" in r:
         sizes = ", ".join(f"{h}x{w}" for h, w in r["checked_shapes"])
         lines.append(f"  ONNX Runtime vs PyTorch: max field difference {r['onnx_vs_torch_max_px']:.1e} px ({sizes})")

@@ -130,3 +130,4 @@ class ExportResult:
     precision: str = "fp32"
     seconds: float = 0.0
     report: dict = field(default_factory=dict)  # measured figures: max diff px, EPEs, float layers...
+    replaced: list[Path] = field(default_factory=list)  # files of these names that existed before (overwritten)

@@ -6,6 +6,7 @@ checks, so a failed run (bad checkpoint, INT8 gate, unwritable folder) leaves no
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import shlex
@@ -23,6 +24,8 @@ from jitteredge.export.config import ExportConfig, ExportResult
 from jitteredge.fileio import atomic_path, ensure_writable_dir
 
 ENGINE_SUFFIXES = (".engine", ".plan")
+ENGINE_ONNX_SUFFIX = ".trt.onnx"  # the ONNX an engine is built from (m.int8.trt.onnx beside m.int8.engine)
+BUILD_SCRIPT = "build_engine.py"  # tensorrt_build.py as a standalone script, written beside the engine recipe
 INT8_ORT_TOLERANCE_PX = 0.25  # .ort (ARM-fused INT8 kernels) vs .onnx (x86 kernels): rounding differs
 
 
@@ -43,7 +46,7 @@ def run_export(cfg: ExportConfig) -> ExportResult:
     out = Path(cfg.out) if cfg.out else cfg.default_out(source.stem.split(".")[0] if source.suffix == ".onnx" else source.stem)
     _check_out(out, cfg)
     report: dict = {"source": str(source)}
-    written: list[Path] = []
+    written = _Written()
     try:
         with tempfile.TemporaryDirectory(prefix="jitteredge-export-") as tmp_name:
             tmp = Path(tmp_name)
@@ -65,7 +68,19 @@ def run_export(cfg: ExportConfig) -> ExportResult:
             path.unlink(missing_ok=True)
         raise
     return ExportResult(artifact=out, extra_files=[p for p in written if p != out], precision=precision,
-                        seconds=time.perf_counter() - started, report=report)
+                        seconds=time.perf_counter() - started, report=report, replaced=written.replaced)
+
+
+class _Written(list):
+    """The files a run wrote (removed again if it fails), and which of them replaced an existing file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replaced: list[Path] = []
+
+    def before_writing(self, dest: Path) -> None:
+        if dest.exists() and dest not in self:
+            self.replaced.append(dest)
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -177,16 +192,19 @@ def _quantize_with_gate(fp32: Path, cfg: ExportConfig, meta: dict, tmp: Path, re
 
 
 # -- formats -------------------------------------------------------------------------------------
-def _place(src: Path, dest: Path, written: list[Path]) -> None:
+def _place(src: Path, dest: Path, written: "_Written") -> None:
     """Copy ``src`` onto ``dest`` atomically and record it."""
     if src.resolve() == dest.resolve():
         return
+    if not (dest.is_file() and filecmp.cmp(src, dest, shallow=False)):  # the same bytes again: nothing replaced
+        written.before_writing(dest)
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
     written.append(dest)
 
 
-def _write_text(dest: Path, text: str, written: list[Path], mode: int | None = None) -> None:
+def _write_text(dest: Path, text: str, written: "_Written", mode: int | None = None) -> None:
+    written.before_writing(dest)
     with atomic_path(dest) as tmp:
         tmp.write_text(text)
         if mode is not None:
@@ -194,7 +212,7 @@ def _write_text(dest: Path, text: str, written: list[Path], mode: int | None = N
     written.append(dest)
 
 
-def _make_ort(model_path: Path, out: Path, precision: str, tmp: Path, report: dict, written: list[Path]) -> None:
+def _make_ort(model_path: Path, out: Path, precision: str, tmp: Path, report: dict, written: "_Written") -> None:
     from jitteredge.export import ort_mobile
 
     ort_file, config = ort_mobile.convert_to_ort(model_path, tmp / "ort-work", precision)
@@ -225,14 +243,16 @@ def _compare_sessions(a: Path, b: Path, shapes) -> float:
 
 
 def _make_engine(model_path: Path, out: Path, cfg: ExportConfig, precision: str, tmp: Path,
-                 report: dict, written: list[Path]) -> None:
+                 report: dict, written: "_Written") -> None:
     """Write the ONNX the engine needs, its build spec and a trtexec script; build where tensorrt imports."""
     import onnx
 
     stem = out.with_suffix("")
-    # ONNX names say what the graph holds: m.onnx (FP32), m.int8.onnx (Q/DQ), m.fp16.onnx (FP16).
+    # The engine's ONNX say what the graph holds and that they are TensorRT's: m.trt.onnx (FP32),
+    # m.int8.trt.onnx (symmetric Q/DQ), m.fp16.trt.onnx (FP16). Never m.int8.onnx: that name belongs
+    # to `export --int8`, the uint8-activation file for ONNX Runtime, which TensorRT refuses.
     base = stem.name.removesuffix(f".{precision}")
-    onnx_out = stem.with_name(base + (".int8" if precision == "int8" else "") + ".onnx")
+    onnx_out = stem.with_name(base + (".int8" if precision == "int8" else "") + ENGINE_ONNX_SUFFIX)
     spec_out = stem.with_name(stem.name + ".build.json")
     script_out = stem.with_name(stem.name + ".trtexec.sh")
     _place(model_path, onnx_out, written)
@@ -251,7 +271,7 @@ def _make_engine(model_path: Path, out: Path, cfg: ExportConfig, precision: str,
         "metadata": meta,
     }
     if precision == "fp16":
-        fp16_out = stem.with_name(base + ".fp16.onnx")
+        fp16_out = stem.with_name(base + ".fp16" + ENGINE_ONNX_SUFFIX)
         half = onnx_export.convert_to_fp16(model)
         fp16_meta = dict(meta, precision="fp16")
         onnx_export.embed_metadata(half, fp16_meta)
@@ -261,14 +281,17 @@ def _make_engine(model_path: Path, out: Path, cfg: ExportConfig, precision: str,
         spec["onnx_fp16"] = fp16_out.name
     _write_text(spec_out, json.dumps(spec, indent=2, sort_keys=True) + "\n", written)
     _write_text(script_out, trtexec_script(spec, spec_out.name), written, mode=0o755)
+    # The standalone builder beside the spec, so that the refusal below names a file that is there.
+    _place(Path(tensorrt_build.__file__), out.parent / BUILD_SCRIPT, written)
     report["trtexec"] = " ".join(shlex.quote(a) for a in tensorrt_build.trtexec_args(spec, 10)[1])
     try:
         import tensorrt  # noqa: F401
     except ImportError:
+        replaced = f" (replacing the earlier {', '.join(p.name for p in written.replaced)})" if written.replaced else ""
         raise EngineNotBuilt(
             f"{out}: not built: the tensorrt Python package does not import here (never installed by jitteredge); "
-            f"wrote {', '.join(p.name for p in written)}: copy them to the target and run "
-            f"'bash {script_out.name}' (trtexec) or 'python3 build_engine.py {spec_out.name}'") from None
+            f"wrote {', '.join(p.name for p in written)} in {out.parent}{replaced}: copy them to the target and run "
+            f"'bash {script_out.name}' (trtexec) or 'python3 {BUILD_SCRIPT} {spec_out.name}'") from None
     try:
         engine = tensorrt_build.build_engine(spec, out.parent, log=lambda m: None)
     except tensorrt_build.BuildError as exc:
@@ -287,6 +310,17 @@ def _profile(model, cfg: ExportConfig) -> dict:
     return {"min": [1, 3, *lo], "opt": [1, 3, *opt], "max": [cfg.trt_max_batch, 3, *hi]}
 
 
+# Find trtexec and python3 before anything runs them: under `set -euo pipefail` a missing trtexec in
+# the version probe's pipeline would end the script with status 127 and no word. The same lines are
+# in export/build_engine_on_jetson.sh (a test keeps them equal).
+TRTEXEC_PROBE = """TRTEXEC="${TRTEXEC:-$(command -v trtexec || echo /usr/src/tensorrt/bin/trtexec)}"
+if ! command -v "$TRTEXEC" >/dev/null 2>&1; then
+  echo "$0: trtexec not found at $TRTEXEC: install TensorRT (JetPack puts trtexec in /usr/src/tensorrt/bin), or set TRTEXEC=/path/to/trtexec" >&2
+  exit 127
+fi
+if ! command -v python3 >/dev/null 2>&1; then echo "$0: python3 not found (needed to write the engine's JSON)" >&2; exit 127; fi"""
+
+
 def trtexec_script(spec: dict, spec_name: str) -> str:
     """A bash script that builds ``spec['engine']`` with trtexec on the target and writes its JSON."""
     def command(major: int) -> str:
@@ -303,9 +337,9 @@ def trtexec_script(spec: dict, spec_name: str) -> str:
 # Written by jitteredge {__version__}. Alternative: python3 build_engine.py {spec_name}
 set -euo pipefail
 cd "$(dirname "$0")"
-TRTEXEC="${{TRTEXEC:-$(command -v trtexec || echo /usr/src/tensorrt/bin/trtexec)}}"
-version="$("$TRTEXEC" --help 2>&1 | sed -n 's/.*TensorRT v\\([0-9][0-9]*\\).*/\\1/p' | head -n 1)"
-if [ -z "$version" ]; then echo "cannot run $TRTEXEC (set TRTEXEC=/path/to/trtexec)" >&2; exit 1; fi
+{TRTEXEC_PROBE}
+version="$("$TRTEXEC" --help 2>&1 | sed -n 's/.*TensorRT v\\([0-9][0-9]*\\).*/\\1/p' | head -n 1 || true)"
+if [ -z "$version" ]; then echo "$0: $TRTEXEC runs but prints no TensorRT version (set TRTEXEC=/path/to/trtexec)" >&2; exit 1; fi
 if [ "${{#version}}" -ge 6 ]; then major=$((version / 10000)); else major=$((version / 1000)); fi
 if [ "$major" -ge 11 ]; then
   {command(11)}

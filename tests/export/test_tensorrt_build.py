@@ -75,10 +75,13 @@ def test_engine_without_tensorrt_fails_cleanly_and_writes_the_recipe(checkpoint,
     assert len(err) == 1 and "tensorrt" in err[0] and "trtexec" in err[0]
     assert not out.exists() and not list(tmp_path.glob("*.engine*"))
     spec = json.loads((tmp_path / "m.int8.build.json").read_text())
-    assert spec["precision"] == "int8" and spec["engine"] == out.name and spec["onnx"] == "m.int8.onnx"
+    assert spec["precision"] == "int8" and spec["engine"] == out.name and spec["onnx"] == "m.int8.trt.onnx"
     assert spec["metadata"]["precision"] == "int8" and "model_config" in spec["metadata"]
     assert spec["shapes"]["min"] == [1, 3, 32, 32] and spec["shapes"]["max"] == [1, 3, 1024, 1024]
-    assert (tmp_path / "m.int8.onnx").is_file()
+    assert (tmp_path / "m.int8.trt.onnx").is_file()
+    # the refusal names the standalone builder, and it is there, beside the spec
+    assert "python3 build_engine.py m.int8.build.json" in err[0] and str(tmp_path) in err[0]
+    assert (tmp_path / "build_engine.py").read_text() == Path(tensorrt_build.__file__).read_text()
     script = tmp_path / "m.int8.trtexec.sh"
     assert os.access(script, os.X_OK)
     assert "--stronglyTyped" in script.read_text()
@@ -91,10 +94,10 @@ def test_fp16_engine_recipe_carries_an_fp16_onnx(checkpoint, tmp_path):
         run_export(small(model=str(checkpoint), format="engine", precision="fp16", imgsz=(32, 32), out=str(out)))
     import onnx
 
-    half = onnx.load(str(tmp_path / "m.fp16.onnx"))
+    half = onnx.load(str(tmp_path / "m.fp16.trt.onnx"))
     assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in half.graph.initializer)
     spec = json.loads((tmp_path / "m.fp16.build.json").read_text())
-    assert spec["onnx_fp16"] == "m.fp16.onnx" and spec["onnx"] == "m.onnx"  # FP32 graph for weak typing
+    assert spec["onnx_fp16"] == "m.fp16.trt.onnx" and spec["onnx"] == "m.trt.onnx"  # FP32 graph for weak typing
     assert spec["shapes"]["opt"] == [1, 3, 32, 32]
 
 
@@ -126,7 +129,7 @@ for a in "$@"; do case "$a" in --saveEngine=*) echo stand-in > "${{a#--saveEngin
         done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
         assert done.returncode == 0, done.stderr
         args = (bin_dir / "args.txt").read_text().split()
-        assert "--onnx=m.int8.onnx" in args and "--saveEngine=m.engine" in args
+        assert "--onnx=m.int8.trt.onnx" in args and "--saveEngine=m.engine" in args
         if flag:
             assert flag in args
         else:
@@ -134,6 +137,40 @@ for a in "$@"; do case "$a" in --saveEngine=*) echo stand-in > "${{a#--saveEngin
         meta = json.loads((tmp_path / "m.engine.json").read_text())
         assert meta["precision"] == "int8" and meta["tensorrt"]["typing"] == typing
         assert "model_config" in meta
+
+
+def _recipe(checkpoint, tmp_path):
+    with pytest.raises(JitterEdgeError):
+        run_export(small(model=str(checkpoint), format="engine", precision="fp32", out=str(tmp_path / "m.engine")))
+    return tmp_path / "m.trtexec.sh", tmp_path / "m.build.json"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or HAVE_TRT, reason="needs bash, and no TensorRT (the engine is built then)")
+def test_trtexec_scripts_say_when_trtexec_is_missing(checkpoint, tmp_path):
+    """Without trtexec both scripts print what is missing and how to point at it (not a silent 127)."""
+    script, spec = _recipe(checkpoint, tmp_path)
+    env = dict(os.environ, TRTEXEC=str(tmp_path / "nowhere" / "trtexec"))
+    for command in (["bash", str(script)], ["bash", str(REPO / "export" / "build_engine_on_jetson.sh"), str(spec)]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+        assert done.returncode != 0
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "trtexec not found" in lines[0] and "TRTEXEC=" in lines[0], done.stderr
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or HAVE_TRT, reason="needs bash, and no TensorRT")
+@pytest.mark.skipif(shutil.which("trtexec") is not None or Path("/usr/src/tensorrt/bin/trtexec").exists(),
+                    reason="trtexec is installed here")
+def test_trtexec_scripts_say_so_with_trtexec_unset_and_absent(checkpoint, tmp_path):
+    script, spec = _recipe(checkpoint, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "TRTEXEC"}
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 127 and "trtexec not found" in done.stderr
+
+
+def test_jetson_script_probes_trtexec_like_the_written_script():
+    from jitteredge.export.pipeline import TRTEXEC_PROBE
+
+    assert TRTEXEC_PROBE in (REPO / "export" / "build_engine_on_jetson.sh").read_text()
 
 
 def test_build_engine_script_without_tensorrt_says_so(tmp_path):
