@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from jitteredge import bench
-from jitteredge.bench import (COLUMNS, FAILED_ACCURACY, RAN, UNAVAILABLE, BenchConfig, BenchResult, BenchRow, ValSet)
+from jitteredge.bench import (COLUMNS, ERROR, FAILED_ACCURACY, RAN, UNAVAILABLE, BenchConfig, BenchResult, BenchRow, ValSet)
 from jitteredge.bench.memory import _proc_status_kb
 from jitteredge.bench.trtexec import _trt_version
 from jitteredge.bench.valset import _group_of
@@ -593,3 +593,16 @@ def test_config_file_then_flags(tmp_path):
         cfg_file.write_text(json.dumps(bad))
         with pytest.raises(JitterEdgeError, match=f"{next(iter(bad))} must be"):
             command.build_config(parser.parse_args(["--config", str(cfg_file)]))
+
+
+def test_a_row_that_errors_fails_the_run(tmp_path, capsys):
+    """A broken model is an error row, and the command exits non-zero (a CI job must not pass on it)."""
+    broken = tmp_path / "random.pt"
+    broken.write_bytes(np.random.default_rng(0).bytes(256))
+    code = run_cli(["--model", str(broken), "--backends", "torch-cpu", "--imgsz", "32", "--runs", "1",
+                    "--warmup", "0", "--batch", "1", "--throughput-runs", "1", "--val-n", "4", "--val-size", "32",
+                    "--json", "--no-progress"])
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)[0]["status"] == ERROR
+    assert code == 1
+    assert "torch-cpu" in printed.err and "error" in printed.err

@@ -166,4 +166,11 @@ def run(args: argparse.Namespace) -> int:
     for path in (None if to_stdout else json_out, md_out):
         if path:
             print(f"jitteredge bench: wrote {path}", file=sys.stderr)
-    return 1 if result.failures else 0
+    # A row that errored is a failure, as one under the accuracy floor is: a CI job must not pass on it.
+    from jitteredge.bench import ERROR
+
+    errors = [r for r in result.rows if r.status == ERROR]
+    for r in errors:
+        print(f"jitteredge bench: error: {r.backend} {r.precision} {r.input} threads={r.threads}: {r.reason}",
+              file=sys.stderr)
+    return 1 if result.failures or errors else 0
