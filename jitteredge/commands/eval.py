@@ -24,12 +24,31 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0, help="fixes photos, fields and degradations")
     g.add_argument("--size", type=int, default=None, help="sample side in px; None: the synthesis default (256)")
     g.add_argument("--groups", default=",".join(GROUPS), help="comma-separated groups to run")
+    g = parser.add_argument_group("real photos (instead of the synthetic set)")
+    g.add_argument("--real", metavar="MANIFEST.csv", default=None,
+                   help="score labelled real photos: a CSV of path,label[,source] (labels shake, sharp, defocus; "
+                        "paths relative to it); writes real.json, real.md, real_roc.png, real_worst.png")
+    g.add_argument("--long-side", type=int, default=None,
+                   help="working long side in px for --real (default: the model's own, as jitteredge analyze)")
     g = parser.add_argument_group("output")
     g.add_argument("--out", default="jitteredge_eval", help="folder for eval.md, eval.json and eval_samples.png")
 
 
+def run_real(args: argparse.Namespace) -> int:
+    from jitteredge.validation.real_report import markdown_table, run_real_eval
+
+    report = run_real_eval(args.model, args.real, args.out, long_side=args.long_side, threads=args.threads,
+                           device=args.device)
+    sys.stdout.write(markdown_table(report))
+    print(f"jitteredge eval: wrote {args.out}/real.json, real.md, real_roc.png, real_worst.png", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from jitteredge.evaluate import EvalConfig, evaluate, markdown_table
+
+    if getattr(args, "real", None):
+        return run_real(args)
 
     groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
     cfg = EvalConfig(model=args.model, source=args.source, split=args.split, n=args.n, seed=args.seed,
