@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -24,6 +25,25 @@ CONFIG_SUFFIX = ".required_operators.config"  # model.ort -> model.required_oper
 
 def operator_config_path(ort_path: str | os.PathLike) -> Path:
     return Path(ort_path).with_suffix(CONFIG_SUFFIX)
+
+
+@contextlib.contextmanager
+def _quiet_tool_loggers():
+    """ONNX Runtime's tools log at DEBUG level through the root handler ("ort_format_model.utils [INFO] -
+    Created config in /tmp/..."): only their warnings and errors get through while we convert."""
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.split(".")[0] in _TOOL_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+_TOOL_LOGGERS = ("ort_format_model", "convert_onnx_models_to_ort")
 
 
 def convert_to_ort(onnx_path: str | os.PathLike, work_dir: str | os.PathLike, precision: str) -> tuple[Path, Path]:
@@ -41,7 +61,7 @@ def convert_to_ort(onnx_path: str | os.PathLike, work_dir: str | os.PathLike, pr
     shutil.copyfile(src, staged)
     out_dir = work / "ort"
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), _quiet_tool_loggers():
             convert_onnx_models_to_ort(staged, output_dir=out_dir, optimization_styles=[OptimizationStyle.Fixed],
                                        target_platform="arm" if precision == "int8" else None)
     except Exception as exc:  # the tool raises RuntimeError/Fail from ONNX Runtime

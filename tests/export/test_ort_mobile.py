@@ -50,3 +50,13 @@ def test_required_operators_parser(tmp_path):
     cfg = tmp_path / "x.config"
     cfg.write_text("# comment\nai.onnx;17;Conv,Relu\ncom.microsoft;1;QLinearConv\n\n")
     assert ort_mobile.required_operators(cfg) == ["ai.onnx:17:Conv", "ai.onnx:17:Relu", "com.microsoft:1:QLinearConv"]
+
+
+def test_conversion_prints_no_tool_log(checkpoint, tmp_path, caplog, capfd):
+    """ONNX Runtime's converter logs "Created config in /tmp/..." at INFO on stderr: not through us."""
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        run_export(small(model=str(checkpoint), format="ort", out=str(tmp_path / "m.ort")))
+    assert not [r for r in caplog.records if r.name.startswith("ort_format_model")]
+    assert "Created config" not in capfd.readouterr().err
