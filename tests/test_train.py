@@ -200,3 +200,40 @@ def test_mixture_fractions_reach_the_training_samples():
         TrainConfig(subject_fraction=1.5).validate()
     with pytest.raises(JitterEdgeError, match="grain-fraction"):
         TrainConfig(grain_fraction=-0.1).validate()
+
+
+def test_sample_overrides_reach_the_training_samples_and_are_checked():
+    from jitteredge.train import sample_config
+
+    cfg = TrainConfig(sample={"low_light_fraction": 0.25, "blur_scale": [0, 1.5], "trajectory": {"jerk_prob": 0.1}})
+    scfg = sample_config(cfg, 64)
+    assert scfg.low_light_fraction == 0.25 and scfg.blur_scale == (0, 1.5) and scfg.trajectory.jerk_prob == 0.1
+    cfg.validate()
+    with pytest.raises(JitterEdgeError, match="unknown sample setting 'nope'"):
+        TrainConfig(sample={"nope": 1}).validate()
+    assert TrainConfig.from_dict({"sample": {"portrait_fraction": 0.5}}).sample == {"portrait_fraction": 0.5}
+
+
+def test_init_weights_starts_from_a_model_with_a_fresh_schedule(tmp_path):
+    first = train(TrainConfig(out_dir=str(tmp_path / "a"), steps=2, val_every=2, **TINY))
+    tuned = train(TrainConfig(out_dir=str(tmp_path / "b"), steps=1, val_every=1, init_weights=str(first.last), lr=1e-9,
+                              **{**TINY, "warmup_steps": 1}))
+    assert tuned.step == 1  # a new run: its own step count, not the source's
+    wa, wb = _weights(first.last), _weights(tuned.last)
+    for k in (k for k in wa if "running_" not in k and "num_batches" not in k):  # lr 1e-9: weights stay put
+        assert torch.allclose(wa[k].float(), wb[k].float(), atol=1e-6), k
+    with pytest.raises(JitterEdgeError, match="differs"):
+        train(TrainConfig(out_dir=str(tmp_path / "c"), steps=1, val_every=1, init_weights=str(first.last),
+                          head="classes", **TINY))
+
+
+def test_cpu_precision_follows_the_amp_setting():
+    from jitteredge.train import _amp_dtype
+
+    cpu = torch.device("cpu")
+    assert _amp_dtype(TrainConfig(amp="off"), cpu) is None
+    assert _amp_dtype(TrainConfig(amp="bf16"), cpu) is torch.bfloat16
+    native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert _amp_dtype(TrainConfig(amp="auto"), cpu) is (torch.bfloat16 if native else None)
+    with pytest.raises(JitterEdgeError, match="fp16 needs CUDA"):
+        _amp_dtype(TrainConfig(amp="fp16"), cpu)
