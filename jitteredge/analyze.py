@@ -1,14 +1,17 @@
 """Photos -> jitter fields, pictures and verdicts (patent claim 2, [0071]).
 
 One photo: read (any size, 16-bit, gray, RGBA) -> reduce to the working size (never enlarge) ->
-network -> field in input pixels (``<stem>.flow.npy``), picture (``<stem>.jitter.png``) and the
-verdict (jitteredge.verdict.judge_field on the working-resolution field, where the working photo
-has the contrast to show blur: jitteredge.evidence).
+network -> the verdict (jitteredge.verdict.judge_field on the working-resolution field, where the
+working photo has the contrast to show blur: jitteredge.evidence) and the files chosen by
+``AnalyzeConfig.write`` (WRITE_KINDS): the picture ``<stem>.jitter.png``, the field at working
+resolution ``<stem>.field.npz`` (float16, with its scale), the full field ``<stem>.flow.npy``
+(float32, the photo's size: large and slow to write, so only on request).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +20,19 @@ from typing import Iterator
 import numpy as np
 
 from jitteredge.errors import JitterEdgeError, first_line
-from jitteredge.fileio import ensure_writable_dir, list_images, read_rgb, save_npy_atomic, write_image_atomic
+from jitteredge.fileio import atomic_path, ensure_writable_dir, list_images, read_rgb, save_npy_atomic, write_image_atomic
 from jitteredge.infer import DEFAULT_MODEL, Prediction, open_runner, predict_field
 from jitteredge.runners import Runner
 from jitteredge.verdict import Verdict
 
 COLOUR_FULL_WORKING_PX = 10.0  # blur (working pixels) drawn at full colour in the picture
+# What analyze can write per photo: kind -> file name suffix after the stem.
+WRITE_KINDS = {
+    "picture": ".jitter.png",  # the field drawn over the photo (reduced to display_long_side)
+    "field": ".field.npz",  # float16 field at working resolution, in photo pixels, with its scale
+    "full-field": ".flow.npy",  # float32 (H, W, 2) field at the photo's size, in photo pixels
+}
+DEFAULT_WRITE = ("picture", "field")
 
 
 @dataclass
@@ -32,8 +42,31 @@ class AnalyzeConfig:
     long_side: int | None = None  # working long side, px (None: the model's, preprocess.DEFAULT_LONG_SIDE)
     threads: int | None = None  # inference threads (None: the backend's default)
     device: str = "cpu"  # "cpu" or "cuda"
-    write_outputs: bool = True  # False: verdicts only
+    write_outputs: bool = True  # False: verdicts only, whatever ``write`` says
+    write: tuple[str, ...] = DEFAULT_WRITE  # files per photo, kinds of WRITE_KINDS; () = none
     display_long_side: int = 1600  # px, long side of the jitter picture at most
+    progress: str = "auto"  # multi-photo runs on stderr: "bar", "lines" (one per photo), "off";
+    #                          "auto": a bar on a terminal, else lines
+
+    def validate(self) -> "AnalyzeConfig":
+        """Refuse impossible values with one line; returns self."""
+        if self.long_side is not None and self.long_side < 16:
+            raise JitterEdgeError(f"--long-side {self.long_side}: must be at least 16 px")
+        if self.threads is not None and self.threads < 1:
+            raise JitterEdgeError(f"--threads {self.threads}: must be at least 1")
+        unknown = [k for k in self.write if k not in WRITE_KINDS]
+        if unknown:
+            raise JitterEdgeError(f"--write {','.join(unknown)}: choose from {', '.join(WRITE_KINDS)}, all or none")
+        if self.display_long_side < 16:
+            raise JitterEdgeError(f"display_long_side {self.display_long_side}: must be at least 16 px")
+        if self.progress not in ("auto", "bar", "lines", "off"):
+            raise JitterEdgeError(f"progress {self.progress!r}: choose auto, bar, lines or off")
+        return self
+
+    @property
+    def writes(self) -> tuple[str, ...]:
+        """The kinds of file actually written (none when write_outputs is off)."""
+        return tuple(self.write) if self.write_outputs else ()
 
 
 @dataclass
@@ -41,7 +74,7 @@ class ImageResult:
     path: str
     verdict: Verdict | None = None  # None when the image failed
     error: str | None = None  # one line saying what is wrong with the image
-    outputs: dict[str, str] = field(default_factory=dict)  # "flow", "picture" -> written files
+    outputs: dict[str, str] = field(default_factory=dict)  # kind of WRITE_KINDS -> the file written
     seconds: float = 0.0  # read + analyse + write
 
 
@@ -102,25 +135,72 @@ class _StemNamer:
         return stem
 
 
+def save_field_npz(path: str | os.PathLike, field_working_px: np.ndarray, input_scale: float,
+                   input_hw: tuple[int, int]) -> None:
+    """Write the light field file: ``field`` float16 (h, w, 2) at working resolution, values in the
+    photo's pixels; ``scale`` photo pixels per field cell (x and y); ``photo_hw`` the photo's (H, W).
+    np.load(path)["field"] reads it; jitteredge.preprocess.code_to_input_field is the full-size way."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, field=(field_working_px * np.float32(input_scale)).astype(np.float16),
+                     scale=np.float32(input_scale), photo_hw=np.asarray(input_hw, np.int64),
+                     units=np.str_("photo pixels; (U, V) = x right, y down; sign-free"))
+
+
 def analyze_one(runner: Runner, path: Path, cfg: AnalyzeConfig, stem: str) -> ImageResult:
-    """Analyse one photo and write its outputs. Image problems raise JitterEdgeError."""
-    from jitteredge.viz import draw_jitter
+    """Analyse one photo and write the files of ``cfg.writes``. Image problems raise JitterEdgeError."""
+    from jitteredge.viz import display_size, draw_jitter
 
     start = time.perf_counter()
     rgb = read_rgb(path)
     pred = run_prediction(runner, rgb, path, cfg.long_side)
     verdict = pred.verdict(path)
     result = ImageResult(path=str(path), verdict=verdict)
-    if cfg.write_outputs:
-        out = Path(cfg.out_dir)
-        flow_path, picture_path = out / f"{stem}.flow.npy", out / f"{stem}.jitter.png"
-        save_npy_atomic(flow_path, pred.field_input_px)
-        max_px = COLOUR_FULL_WORKING_PX * pred.size.input_scale
-        picture = draw_jitter(rgb, pred.field_input_px, verdict, max_px, cfg.display_long_side, evidence=pred.evidence)
-        write_image_atomic(picture_path, picture)
-        result.outputs = {"flow": str(flow_path), "picture": str(picture_path)}
+    out = Path(cfg.out_dir)
+    for kind in cfg.writes:
+        target = out / f"{stem}{WRITE_KINDS[kind]}"
+        if kind == "picture":
+            max_px = COLOUR_FULL_WORKING_PX * pred.size.input_scale
+            # The field at the picture's size straight from the network output: the full-size field
+            # is never made for the picture (on a phone photo it costs several times the analysis).
+            picture_field = pred.field_at(display_size(*pred.input_hw, cfg.display_long_side))
+            picture = draw_jitter(rgb, picture_field, verdict, max_px, cfg.display_long_side, evidence=pred.evidence)
+            write_image_atomic(target, picture)
+        elif kind == "field":
+            save_field_npz(target, pred.field_working_px, pred.size.input_scale, pred.input_hw)
+        else:
+            save_npy_atomic(target, pred.field_input_px)
+        result.outputs[kind] = str(target)
     result.seconds = time.perf_counter() - start
     return result
+
+
+class _Progress:
+    """Progress of a multi-photo run on stderr: a tqdm bar, or one line per photo where stderr is not
+    a terminal (a log, a pipe: ``--json`` would otherwise print nothing until the end)."""
+
+    def __init__(self, total: int, mode: str) -> None:
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "lines"
+        self.mode = mode if total > 1 else "off"
+        self.total, self.done, self.started = total, 0, time.perf_counter()
+        self.bar = None
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="analyze", unit="img", file=sys.stderr, leave=False)
+
+    def step(self, path: Path) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.mode == "lines":
+            print(f"analyze: {self.done}/{self.total} {path} ({time.perf_counter() - self.started:.1f} s)",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def iter_analyze(cfg: AnalyzeConfig, inputs: list[str | os.PathLike]) -> Iterator[ImageResult]:
@@ -129,20 +209,25 @@ def iter_analyze(cfg: AnalyzeConfig, inputs: list[str | os.PathLike]) -> Iterato
     A problem with one image (unreadable, too small, empty folder) becomes a result with ``error``
     set and the batch goes on; a problem with the model raises JitterEdgeError at once.
     """
-    from tqdm import tqdm
-
-    if cfg.write_outputs:
+    cfg.validate()
+    if cfg.writes:
         ensure_writable_dir(cfg.out_dir)  # one line now, not one failure per photo
-    items = list(expand_inputs(inputs, skip_dir=cfg.out_dir if cfg.write_outputs else None))
+    items = list(expand_inputs(inputs, skip_dir=cfg.out_dir if cfg.writes else None))
     namer = _StemNamer()
-    with open_runner(cfg.model, threads=cfg.threads, device=cfg.device) as runner:
-        for path, problem in tqdm(items, desc="analyze", unit="img", disable=None, leave=False):
-            if problem:
-                yield ImageResult(path=str(path), error=problem)
-                continue
-            try:
-                yield analyze_one(runner, path, cfg, namer(path))
-            except ModelFailure:
-                raise  # the model failed, not the image
-            except JitterEdgeError as exc:
-                yield ImageResult(path=str(path), error=str(exc))
+    progress = _Progress(len(items), cfg.progress)
+    try:
+        with open_runner(cfg.model, threads=cfg.threads, device=cfg.device) as runner:
+            for path, problem in items:
+                if problem:
+                    result = ImageResult(path=str(path), error=problem)
+                else:
+                    try:
+                        result = analyze_one(runner, path, cfg, namer(path))
+                    except ModelFailure:
+                        raise  # the model failed, not the image
+                    except JitterEdgeError as exc:
+                        result = ImageResult(path=str(path), error=str(exc))
+                progress.step(path)
+                yield result
+    finally:
+        progress.close()

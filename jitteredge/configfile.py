@@ -70,3 +70,103 @@ def check_types(config_class, values: dict, where: str) -> None:
     for key, value in values.items():
         if key in kinds and not _matches(value, kinds[key]):
             raise JitterEdgeError(f"{where}: {key} must be {kinds[key]}, got {value!r}")
+
+
+def build_config(config_class, args=None, path: str | Path | None = None, *, renames: dict[str, str] | None = None,
+                 what: str = "settings"):
+    """One way from defaults, a config file and flags to a checked config, for every verb.
+
+    An instance of the dataclass ``config_class``: its defaults, overridden by the values of the config
+    file at ``path`` (YAML or JSON; unknown keys and values of the wrong type are refused with one line),
+    overridden by the flags given in ``args``; then ``config_class.validate`` where it has one.
+
+    Args:
+        config_class: a dataclass. Optional hooks: ``file_values(values) -> values`` (a classmethod or
+            staticmethod) turns a file's forms into field values before the type check (e.g. a comma
+            list into a tuple); ``validate()`` refuses impossible values and may return a checked copy;
+            ``validate(given=...)`` also receives the names of the fields set by flags (for rules such
+            as "this flag only applies to that format").
+        args: the flags: an argparse.Namespace or a mapping. A value of None (or an absent name) is
+            "not given"; names pass through ``renames`` (flag dest -> field name); names that are not
+            fields (``--json``, ``--config``...) are ignored.
+        path: the config file, or None.
+        renames: flag dest -> field name, for flags named differently from their field.
+        what: how an error message names the file's entries ("export settings").
+
+    A field whose type is a dataclass takes a mapping in the file (built the same way, recursively).
+
+    Raises:
+        JitterEdgeError: unreadable file, unknown key, wrong type, or a value ``validate`` refuses.
+    """
+    import dataclasses
+    import inspect
+
+    values = read_config_file(path, what) if path else {}
+    where = str(path) if path else config_class.__name__
+    values = file_config_values(config_class, values, where, what)
+    given = _given_fields(config_class, args, renames or {})
+    values.update(given)
+    try:
+        cfg = config_class(**values)
+    except TypeError as exc:
+        raise JitterEdgeError(f"{where}: {first_line(exc)}") from None
+    validate = getattr(cfg, "validate", None)
+    if validate is None:
+        return cfg
+    takes_given = "given" in inspect.signature(validate).parameters
+    checked = validate(given=frozenset(given)) if takes_given else validate()
+    return checked if dataclasses.is_dataclass(checked) and isinstance(checked, config_class) else cfg
+
+
+def file_config_values(config_class, values: dict, where: str, what: str = "settings") -> dict:
+    """A config file's mapping -> checked keyword arguments of ``config_class`` (see build_config)."""
+    import dataclasses
+    import typing
+
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise JitterEdgeError(f"{where}: unknown {what} {unknown}")
+    hook = getattr(config_class, "file_values", None)
+    values = dict(hook(dict(values)) if hook is not None else values)
+    try:
+        hints = typing.get_type_hints(config_class)
+    except Exception:  # an annotation that does not resolve here: no nested configs then
+        hints = {}
+    nested = {}
+    for key, value in list(values.items()):
+        kind = hints.get(key)
+        if dataclasses.is_dataclass(kind) and isinstance(value, dict):
+            sub = file_config_values(kind, value, f"{where}: {key}", what)
+            try:
+                nested[key] = kind(**sub)
+            except TypeError as exc:
+                raise JitterEdgeError(f"{where}: {key}: {first_line(exc)}") from None
+            values.pop(key)
+    check_types(config_class, values, where)
+    for key, value in values.items():
+        if str(fields[key].type).strip().startswith("tuple[") and isinstance(value, list):
+            values[key] = _as_tuple(value)
+    values.update(nested)
+    return values
+
+
+def _as_tuple(value):
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _given_fields(config_class, args, renames: dict[str, str]) -> dict:
+    """The flags given, as field name -> value (None and non-field names left out)."""
+    import dataclasses
+
+    if args is None:
+        return {}
+    items = vars(args).items() if hasattr(args, "__dict__") and not isinstance(args, dict) else dict(args).items()
+    names = {f.name for f in dataclasses.fields(config_class)}
+    given = {}
+    for dest, value in items:
+        key = renames.get(dest, dest)
+        if value is None or key not in names or dest.startswith("_"):
+            continue
+        given[key] = value
+    return given

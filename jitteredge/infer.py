@@ -98,7 +98,11 @@ class Prediction:
     def field_input_px(self) -> np.ndarray:
         """float32 (H, W, 2) field at the photo's size, in input pixels. Made on first use: on a
         large photo it costs far more than the network, and a verdict alone never needs it."""
-        return code_to_input_field(self.code, self.size, self.input_hw, self.code_scale_px)
+        return self.field_at(self.input_hw)
+
+    def field_at(self, hw: tuple[int, int]) -> np.ndarray:
+        """float32 (h, w, 2) field resampled to ``hw`` (e.g. a picture's size), values in input pixels."""
+        return code_to_input_field(self.code, self.size, hw, self.code_scale_px)
 
 
 def _fit_long_side(height: int, width: int, long_side: int, fixed_hw: tuple[int, int] | None) -> int:

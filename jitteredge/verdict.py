@@ -30,7 +30,33 @@ class Verdict:
     #                             photo that shows little (a white wall, a clear sky) is "sharp" on little
 
     def to_dict(self) -> dict:
+        """Every field as computed (0.0 blur and direction when no pixel is shaken): what the Android
+        demo's Verdict mirrors and the golden vectors hold."""
         return asdict(self)
+
+    @property
+    def any_shaken(self) -> bool:
+        """Is any pixel shaken? Without one, blur_px and direction_deg are undefined (held as 0.0)."""
+        return self.blur_px > 0.0
+
+    def to_report(self) -> dict:
+        """The verdict as reported to a user (analyze --json): blur_px and direction_deg are None
+        (JSON null) when no pixel is shaken, since a median or an orientation of nothing is undefined."""
+        d = asdict(self)
+        if not self.any_shaken:
+            d["blur_px"] = d["direction_deg"] = None
+        return d
+
+    def summary(self) -> str:
+        """One line for a person: the state, the score, and the blur said as what it is, a median over
+        the shaken pixels only (a sharp photo can have a few long-blurred pixels)."""
+        state = "SHAKEN" if self.shaken else "sharp "
+        if self.any_shaken:
+            blur = (f"{100 * self.shaken_fraction:.1f}% shaken, median blur {self.blur_px:.1f} px "
+                    f"at {self.direction_deg:.0f} deg there")
+        else:
+            blur = f"no pixel blurred over {SHAKEN_PX:g} working px"
+        return f"{state} score {self.score:.2f}  {blur}  seen {100 * self.seen_fraction:.0f}%"
 
 
 def judge_field(field: np.ndarray, input_scale: float = 1.0, path: str = "", shaken_px: float = SHAKEN_PX,

@@ -12,82 +12,116 @@ HELP = "Map the camera shake in photos: per-pixel jitter field, a picture of it,
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
+    # Flags that set AnalyzeConfig fields default to None: a --config file's values then stand.
     parser.add_argument("images", nargs="*", metavar="IMAGE", help="photos or folders of photos")
     parser.add_argument("--demo", action="store_true",
                         help="also analyse built-in demo photos (sharp, shaken, curved shake, bokeh), written to OUT/demo_photos")
+    parser.add_argument("--config", metavar="FILE", help="YAML or JSON file of AnalyzeConfig fields used as defaults")
     g = parser.add_argument_group("model")
-    g.add_argument("--model", default="default", help="registry name or model file (.pt, .onnx, .ort, .engine, .plan)")
-    g.add_argument("--long-side", type=int, default=None,
-                   help="working long side in px; None: the model's own (512). Smaller photos are never enlarged")
-    g.add_argument("--threads", type=int, default=None, help="inference threads; None: the backend's choice")
-    g.add_argument("--device", default="cpu", help="cpu or cuda")
+    g.add_argument("--model", help="registry name or model file (.pt, .onnx, .ort, .engine, .plan); default: the shipped model")
+    g.add_argument("--long-side", type=int,
+                   help="working long side in px; default: the model's own (512). Smaller photos are never enlarged")
+    g.add_argument("--threads", type=int, help="inference threads; default: the backend's choice")
+    g.add_argument("--device", help="cpu (default) or cuda")
     g = parser.add_argument_group("output")
-    g.add_argument("--out", default="jitteredge_out", help="folder for <stem>.flow.npy and <stem>.jitter.png")
+    g.add_argument("--out", metavar="DIR", help="folder for the files written (default: jitteredge_out)")
+    g.add_argument("--write", metavar="KINDS",
+                   help="files per photo, a comma list: picture (<stem>.jitter.png), field (<stem>.field.npz: "
+                        "float16 at working resolution, with its scale), full-field (<stem>.flow.npy: float32 at "
+                        "the photo's size, large and slow); or all, or none. Default: picture,field")
+    g.add_argument("--no-write", action="store_true", help="verdicts only; write no files (same as --write none)")
     g.add_argument("--json", action="store_true", help="print one JSON array of verdicts on stdout (nothing else)")
-    g.add_argument("--no-write", action="store_true", help="verdicts only; write no files")
     g.add_argument("--rank", action="store_true",
                    help="order the verdicts sharpest first (a burst's best frame on top); with --json, the array too")
+    g.add_argument("--no-progress", action="store_true",
+                   help="no progress on stderr (shown for several photos: a bar on a terminal, else one line per photo with --json)")
 
 
-def _line(verdict) -> str:
-    state = "SHAKEN" if verdict.shaken else "sharp "
-    return (f"{verdict.path}: {state} score {verdict.score:.2f}  shaken {100 * verdict.shaken_fraction:5.1f}%  "
-            f"blur {verdict.blur_px:6.1f} px  direction {verdict.direction_deg:5.1f} deg  "
-            f"seen {100 * verdict.seen_fraction:3.0f}%")
+def _line(verdict, outputs: dict[str, str]) -> str:
+    files = f"  -> {', '.join(outputs.values())}" if outputs else ""
+    return f"{verdict.path}: {verdict.summary()}{files}"
+
+
+def parse_write(text: str) -> tuple[str, ...]:
+    """--write "picture,field" | all | none -> the kinds (checked by AnalyzeConfig.validate)."""
+    from jitteredge.analyze import WRITE_KINDS
+
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    if kinds == ("all",):
+        return tuple(WRITE_KINDS)
+    if kinds in (("none",), ()):
+        return ()
+    return kinds
+
+
+def build_config(args: argparse.Namespace):
+    """Config file values, then the flags given, over AnalyzeConfig's defaults (configfile.build_config)."""
+    import sys as _sys
+
+    from jitteredge.analyze import AnalyzeConfig
+    from jitteredge.configfile import build_config as build
+
+    given = {"model": args.model, "out_dir": args.out, "long_side": args.long_side, "threads": args.threads,
+             "device": args.device}
+    if args.write is not None:
+        given["write"] = parse_write(args.write)
+    if args.no_write:
+        given["write"] = ()
+    if args.no_progress:
+        given["progress"] = "off"
+    elif not args.json:  # the verdict lines on stdout show the progress; a bar only on a terminal
+        given["progress"] = "bar" if _sys.stderr.isatty() else "off"
+    return build(AnalyzeConfig, given, args.config, what="analyze settings")
 
 
 def run(args: argparse.Namespace) -> int:
     from jitteredge.errors import JitterEdgeError
 
-    if args.long_side is not None and args.long_side < 16:
-        raise JitterEdgeError(f"--long-side {args.long_side}: must be at least 16 px")
-    if args.threads is not None and args.threads < 1:
-        raise JitterEdgeError(f"--threads {args.threads}: must be at least 1")
+    cfg = build_config(args)
     if not args.images and not args.demo:
         raise JitterEdgeError("no IMAGE given (name photos or folders, or use --demo)")
     if not args.demo:
-        return _analyze(args, list(args.images))
-    # --no-write keeps its word for the demo photos too: they live in a temporary folder then.
+        return _analyze(args, cfg, list(args.images))
+    # No files asked for: the demo photos live in a temporary folder then.
     with tempfile.TemporaryDirectory(prefix="jitteredge-demo-") as scratch:
         from jitteredge.demo import write_demo_photos
 
-        folder = Path(scratch) if args.no_write else Path(args.out) / "demo_photos"
+        folder = Path(scratch) if not cfg.writes else Path(cfg.out_dir) / "demo_photos"
         demo = write_demo_photos(folder)
         if not args.json:
             truth = ", ".join(f"{p.stem} {blur:.1f} px" for p, blur in demo)
             print(f"demo photos in {folder}/ (true median blur: {truth})", file=sys.stderr)
-        return _analyze(args, list(args.images) + [str(p) for p, _ in demo])
+        return _analyze(args, cfg, list(args.images) + [str(p) for p, _ in demo])
 
 
-def _analyze(args: argparse.Namespace, images: list[str]) -> int:
+def _analyze(args: argparse.Namespace, cfg, images: list[str]) -> int:
     from tqdm import tqdm
 
-    from jitteredge.analyze import AnalyzeConfig, iter_analyze
+    from jitteredge.analyze import iter_analyze
+    from jitteredge.verdict import sharpness_order_key
 
-    cfg = AnalyzeConfig(model=args.model, out_dir=args.out, long_side=args.long_side, threads=args.threads,
-                        device=args.device, write_outputs=not args.no_write)
-    verdicts, failed = [], 0
+    results, failed = [], 0
     for result in iter_analyze(cfg, images):
         if result.error:
             failed += 1
             tqdm.write(f"jitteredge analyze: {result.error}", file=sys.stderr)
             continue
-        verdicts.append(result.verdict.to_dict())
+        results.append(result)
         if not args.json:
-            tqdm.write(_line(result.verdict), file=sys.stdout)
-    if args.rank and verdicts:
-        from jitteredge.verdict import Verdict, sharpness_order_key
-
-        verdicts.sort(key=lambda v: sharpness_order_key(Verdict(**v)))
+            tqdm.write(_line(result.verdict, result.outputs), file=sys.stdout)
+    if args.rank and results:
+        results.sort(key=lambda r: sharpness_order_key(r.verdict))
         if not args.json:
             print("sharpest first:")
-            for place, v in enumerate(verdicts, 1):
-                print(f"{place:3d}. {v['path']}  (expected blur {v['shaken_fraction'] * v['blur_px']:.2f} px, "
-                      f"score {v['score']:.2f})")
+            for place, r in enumerate(results, 1):
+                v = r.verdict
+                print(f"{place:3d}. {v.path}  (expected blur {v.shaken_fraction * v.blur_px:.2f} px, "
+                      f"score {v.score:.2f})")
     if args.json:
-        json.dump(verdicts, sys.stdout, indent=2)
+        # Each verdict names the files written for it (two IMG_1.jpg from two folders: IMG_1.* and IMG_1-2.*).
+        json.dump([{**r.verdict.to_report(), "outputs": r.outputs} for r in results], sys.stdout, indent=2)
         sys.stdout.write("\n")
-    elif verdicts and not args.no_write:
+    elif results and cfg.writes:
         sys.stdout.flush()  # keep the summary below the verdict lines when both go to one terminal
-        print(f"jitteredge analyze: {len(verdicts)} analysed, fields and pictures in {cfg.out_dir}/", file=sys.stderr)
+        print(f"jitteredge analyze: {len(results)} analysed, {', '.join(cfg.writes)} in {cfg.out_dir}/", file=sys.stderr)
     return 1 if failed else 0
