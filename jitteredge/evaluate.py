@@ -15,7 +15,6 @@ the labels (its "images shaken": what a perfect field would be judged).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
@@ -26,23 +25,11 @@ import numpy as np
 
 from jitteredge.colorize import field_to_rgb
 from jitteredge.errors import JitterEdgeError
-from jitteredge.evidence import blur_evidence
-from jitteredge.fieldcode import endpoint_error, gong_mse, magnitude
+from jitteredge.fieldcode import magnitude
 from jitteredge.fileio import ensure_writable_dir, write_bytes_atomic, write_image_atomic
-from jitteredge.verdict import SHAKEN_PX, judge_field
+from jitteredge.validation.synthetic import GROUPS, check_groups, make_group_set, open_validation_source
+from jitteredge.verdict import SHAKEN_PX
 
-# group -> SampleConfig overrides that make every sample of one kind (no subject-only motion, and
-# the preset named is the only one drawn); blur_scale keeps its default, the training distribution.
-_ONLY = {"shake_fraction": 0.0, "curved_fraction": 0.0, "sharp_fraction": 0.0, "defocus_fraction": 0.0,
-         "subject_fraction": 0.0, "mild_fraction": 0.0}
-GROUPS: dict[str, dict] = {
-    "strong": {**_ONLY, "preset": "strong", "shake_fraction": 1.0},
-    "mild": {**_ONLY, "preset": "mild", "shake_fraction": 1.0},
-    "sharp": {**_ONLY, "sharp_fraction": 1.0},
-    "defocus": {**_ONLY, "defocus_fraction": 1.0},
-    "curved": {**_ONLY, "preset": "strong", "curved_fraction": 1.0},
-    "subject": {**_ONLY, "preset": "strong", "shake_fraction": 0.5, "curved_fraction": 0.5, "subject_fraction": 1.0},
-}
 METHODS = ("model", "zero", "cepstrum")
 MIN_SIZE_PX = 32  # smaller samples leave the cepstrum baseline no tile to search
 
@@ -62,62 +49,9 @@ class EvalConfig:
     device: str = "cpu"
 
 
-def _open_eval_source(cfg: EvalConfig):
-    """(source object, its description); BSDS500 falls back to procedural photos when absent."""
-    from jitteredge.synth.sources import open_source
-
-    if cfg.source == "bsds500":
-        try:
-            return open_source(f"bsds500:{cfg.split}", seed=cfg.seed), f"bsds500:{cfg.split}"
-        except JitterEdgeError as exc:
-            print(f"jitteredge eval: {exc}; using procedural photos instead", file=sys.stderr)
-            return open_source("procedural", seed=cfg.seed), "procedural"
-    return open_source(cfg.source, seed=cfg.seed), cfg.source
-
-
-def _sample_config(group: str, size_px: int | None):
-    from jitteredge.synth.sample import SampleConfig
-
-    known = {f.name for f in dataclasses.fields(SampleConfig)}
-    overrides = {k: v for k, v in GROUPS[group].items() if k in known}
-    if size_px is not None:
-        overrides["size_px"] = int(size_px)
-    return dataclasses.replace(SampleConfig(), **overrides)
-
-
 def make_group(source, group: str, n: int, seed: int, size_px: int | None) -> list:
-    """n fixed samples (jitteredge.synth.sample.Sample) of one group, via data.make_validation_set."""
-    from jitteredge.data import make_validation_set
-
-    cfg = _sample_config(group, size_px)
-    return make_validation_set(source, cfg, n, seed)
-
-
-class _Accumulator:
-    """Running sums of the per-sample metrics of one (group, method)."""
-
-    def __init__(self) -> None:
-        self.epe, self.mse, self.px_share, self.img_shaken, self.count = 0.0, 0.0, 0.0, 0, 0
-        self.hits, self.shaken_px = 0, 0  # pooled over samples: called shaken / truly shaken pixels
-
-    def add(self, pred: np.ndarray, truth: np.ndarray, evidence: np.ndarray | None = None) -> None:
-        self.epe += float(endpoint_error(pred, truth).mean())
-        self.mse += gong_mse(pred, truth)
-        called = magnitude(pred) > SHAKEN_PX
-        self.px_share += float(called.mean())
-        shaken = magnitude(truth) > SHAKEN_PX
-        self.hits += int((called & shaken).sum())
-        self.shaken_px += int(shaken.sum())
-        self.img_shaken += int(judge_field(pred, evidence=evidence).shaken)
-        self.count += 1
-
-    def result(self) -> dict:
-        n = max(self.count, 1)
-        return {"epe_px": round(self.epe / n, 4), "gong_mse_px2": round(self.mse / n, 4),
-                "shaken_pixel_share": round(self.px_share / n, 4), "shaken_image_share": round(self.img_shaken / n, 4),
-                # None where no pixel is truly shaken (sharp, defocus): recall means nothing there
-                "shaken_pixel_recall": round(self.hits / self.shaken_px, 4) if self.shaken_px else None,
-                "samples": self.count}
+    """n fixed samples of one group (jitteredge.validation.synthetic.make_group_set)."""
+    return make_group_set(source, group, n, seed, size_px)
 
 
 def _label(image: np.ndarray, text: str, height: int = 18) -> np.ndarray:
@@ -173,16 +107,13 @@ def evaluate(cfg: EvalConfig) -> dict:
     """
     from tqdm import tqdm
 
-    from jitteredge.baselines import estimate_field, zero_field
-    from jitteredge.infer import open_runner, predict_field
+    from jitteredge.infer import open_runner
+    from jitteredge.validation.synthetic import score_sets
 
-    unknown = [g for g in cfg.groups if g not in GROUPS]
-    if unknown:
-        raise JitterEdgeError(f"unknown eval group(s) {unknown}; choose from {', '.join(GROUPS)}")
-    if not cfg.groups:
-        raise JitterEdgeError(f"no eval group given; choose from {', '.join(GROUPS)}")
-    if len(set(cfg.groups)) != len(cfg.groups):
-        raise JitterEdgeError(f"eval groups {', '.join(cfg.groups)}: each group once")
+    try:
+        check_groups(cfg.groups)
+    except JitterEdgeError as exc:
+        raise JitterEdgeError(str(exc).replace("validation group", "eval group")) from None
     if cfg.n < 1:
         raise JitterEdgeError(f"--n {cfg.n}: need at least one sample per group")
     if cfg.size_px is not None and cfg.size_px < MIN_SIZE_PX:
@@ -191,38 +122,32 @@ def evaluate(cfg: EvalConfig) -> dict:
         raise JitterEdgeError(f"--threads {cfg.threads}: must be at least 1")
     out = ensure_writable_dir(cfg.out_dir)  # before the work, not after it
     start = time.perf_counter()
-    source, source_name = _open_eval_source(cfg)
+    warn = lambda line: print(line.replace("jitteredge:", "jitteredge eval:", 1), file=sys.stderr)  # noqa: E731
+    source, source_name = open_validation_source(cfg.source, cfg.split, cfg.seed, warn=warn)
     groups: dict[str, dict] = {}
-    picture_rows: list = []
+    shown: dict[str, tuple] = {}
     size_px = None
+
+    def keep_most_blurred(group: str, s, fields: dict) -> None:
+        # Show each group's most blurred sample (the first one where nothing is blurred); the mean,
+        # not the median, so that a small moving subject counts.
+        nonlocal size_px
+        size_px = s.image.shape[0]
+        blur = float(np.mean(magnitude(s.field)))
+        if group not in shown or blur > shown[group][0]:
+            shown[group] = (blur, (group, s.image, s.field, fields["model"], fields["cepstrum"]))
+        bar.update(1)
+
     with open_runner(cfg.model, threads=cfg.threads, device=cfg.device) as runner:
         bar = tqdm(total=cfg.n * len(cfg.groups), desc="eval", unit="sample", disable=None, leave=False)
         for group in cfg.groups:
             samples = make_group(source, group, cfg.n, cfg.seed, cfg.size_px)
-            acc = {name: _Accumulator() for name in ("truth",) + METHODS}
-            shown = None
-            for s in samples:
-                size_px = s.image.shape[0]
-                # The sample is the working image: analysed at its own size.
-                pred = predict_field(runner, s.image, long_side=max(s.image.shape[:2])).field_input_px
-                fields = {"truth": s.field, "model": pred, "zero": zero_field(s.image),
-                          "cepstrum": estimate_field(s.image)}
-                evidence = blur_evidence(s.image)  # every method is judged by the same verdict rule
-                for name, f in fields.items():
-                    acc[name].add(f, s.field, evidence)
-                # Show each group's most blurred sample (the first one where nothing is blurred);
-                # the mean, not the median, so that a small moving subject counts.
-                blur = float(np.mean(magnitude(s.field)))
-                if shown is None or blur > shown[0]:
-                    shown = (blur, (group, s.image, s.field, pred, fields["cepstrum"]))
-                bar.update(1)
-            groups[group] = {name: a.result() for name, a in acc.items()}
-            if shown is not None and len(picture_rows) < cfg.picture_rows:
-                picture_rows.append(shown[1])
+            groups.update(score_sets(runner, {group: samples}, baselines=True, on_sample=keep_most_blurred))
         bar.close()
         report = {"model": str(cfg.model), "runner": runner.name, "precision": runner.precision,
                   "source": source_name, "split": cfg.split, "n_per_group": cfg.n, "seed": cfg.seed,
                   "size_px": size_px, "shaken_px": SHAKEN_PX, "groups": groups}
+    picture_rows = [shown[g][1] for g in cfg.groups if g in shown][: cfg.picture_rows]
     report["seconds"] = round(time.perf_counter() - start, 2)
 
     write_bytes_atomic(out / "eval.json", (json.dumps(report, indent=2) + "\n").encode())

@@ -44,7 +44,7 @@ def test_markdown_table_rows():
 
 
 def test_recall_counts_truly_shaken_pixels_found():
-    from jitteredge.evaluate import _Accumulator
+    from jitteredge.validation.synthetic import GroupScore as _Accumulator
 
     truth = np.zeros((4, 4, 2), np.float32)
     truth[:2, :, 0] = 6.0  # 8 shaken pixels (a moving subject), 8 still
@@ -66,15 +66,3 @@ def test_sample_grid_shape():
     field = np.ones((32, 40, 2), np.float32)
     grid = sample_grid([("strong", photo, field, field, field), ("sharp", photo, field * 0, field, field)])
     assert grid.dtype == np.uint8 and grid.shape[1] == 4 * 40 + 3 * 4 and grid.shape[0] == 2 * (32 + 18) + 4
-
-
-def test_groups_force_one_kind():
-    from jitteredge.evaluate import _sample_config
-
-    for group in GROUPS:
-        cfg = _sample_config(group, 32)
-        shares = cfg.fractions()
-        if group == "subject":  # straight or curved shake, always of a region only
-            assert shares["sharp"] == shares["defocus"] == 0.0 and cfg.subject_fraction == 1.0
-        else:
-            assert sorted(shares.values()) == [0.0, 0.0, 0.0, 1.0] and cfg.subject_fraction == 0.0

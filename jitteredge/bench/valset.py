@@ -15,7 +15,7 @@ import numpy as np
 from jitteredge.bench.reasons import first_line
 from jitteredge.errors import JitterEdgeError
 from jitteredge.evidence import EVIDENCE_MIN_STD, EVIDENCE_RADIUS, blur_evidence
-from jitteredge.fieldcode import CODE_SCALE_PX, decode_field, endpoint_error
+from jitteredge.fieldcode import CODE_SCALE_PX, decode_field
 from jitteredge.preprocess import MEAN, MULTIPLE, STD
 from jitteredge.verdict import AREA_QUANTILE, SHAKEN_PX
 
@@ -39,11 +39,14 @@ class ValSet:
     meta: dict = field(default_factory=dict)
 
 
-def make_valset(n: int = 32, size_px: int = 128, source: str = "procedural", seed: int = 1234) -> ValSet:
-    """Synthesise the validation set through jitteredge.data.make_validation_set.
+def group_counts(n: int, groups=VALSET_GROUPS) -> dict[str, int]:
+    """``n`` photos split over ``groups`` as evenly as possible (the first groups take the remainder)."""
+    return {g: n // len(groups) + (k < n % len(groups)) for k, g in enumerate(groups)}
 
-    Groups: "sharp" and "defocus" samples by kind, shaken ones (straight, curved, subject) by the
-    jitter preset they were drawn from, "strong" or "mild".
+
+def make_valset(n: int = 32, size_px: int = 128, source: str = "procedural", seed: int = 1234) -> ValSet:
+    """Synthesise the validation set: ``n`` photos split over VALSET_GROUPS, each group made by
+    jitteredge.validation.synthetic.make_group_set (the groups train and eval validate on).
 
     Raises:
         JitterEdgeError: the synthesis modules are not installed or refuse the settings.
@@ -55,31 +58,23 @@ def make_valset(n: int = 32, size_px: int = 128, source: str = "procedural", see
     if n < 1:
         raise JitterEdgeError(f"validation photos {n}: need at least 1")
     try:
-        from jitteredge.data import make_validation_set
-        from jitteredge.synth.sample import SampleConfig
-    except ImportError as exc:
-        raise JitterEdgeError(f"validation set: synthesis is not available ({first_line(exc)})") from None
-    try:
-        samples = make_validation_set(source, SampleConfig(size_px=size_px), n=n, seed=seed)
+        from jitteredge.validation.synthetic import make_group_set, open_validation_source
+
+        src, name = open_validation_source(source, "val", seed)
+        samples, groups = [], []
+        for group, count in group_counts(n).items():
+            if count:
+                samples += make_group_set(src, group, count, seed, size_px)
+                groups += [group] * count
     except JitterEdgeError:
         raise
     except ImportError as exc:  # a synthesis stage not installed yet (e.g. the blur kernel)
         raise JitterEdgeError(f"validation set: synthesis is not available ({first_line(exc)})") from None
     inputs = np.concatenate([normalize(s.image) for s in samples]).astype(np.float32)
     fields_px = np.stack([np.asarray(s.field, dtype=np.float32) for s in samples])
-    groups = [_group_of(s) for s in samples]
     return ValSet(inputs, fields_px, groups, CODE_SCALE_PX,
-                  {"source": source, "seed": seed, "n": len(samples), "size_px": size_px,
+                  {"source": name, "seed": seed, "n": len(samples), "size_px": size_px,
                    "kinds": [str(s.kind) for s in samples]})
-
-
-def _group_of(sample) -> str:
-    """"sharp" / "defocus" by kind; shaken samples by their jitter preset ("strong" / "mild")."""
-    kind = str(getattr(sample, "kind", "shake"))
-    if kind in ("sharp", "defocus"):
-        return kind
-    preset = (getattr(sample, "params", None) or {}).get("preset")
-    return str(preset) if preset else kind
 
 
 def save_valset(valset: ValSet, folder: str | os.PathLike) -> Path:
@@ -150,7 +145,7 @@ def accuracy(predict: Callable[[np.ndarray], np.ndarray], valset: ValSet, batch:
         dict with epe_px (mean over photos of the per-photo mean EPE, working px), epe_by_group,
         shaken_by_group (share judged shaken by jitteredge.verdict), shaken_defocus, shaken_sharp, val_n.
     """
-    from jitteredge.verdict import judge_field
+    from jitteredge.validation.synthetic import GroupScore
 
     n = valset.inputs.shape[0]
     photos = input_to_rgb(valset.inputs)
@@ -159,9 +154,11 @@ def accuracy(predict: Callable[[np.ndarray], np.ndarray], valset: ValSet, batch:
     for start in range(0, n, batch):
         code = predict(valset.inputs[start:start + batch])
         for k in range(code.shape[0]):
-            pred = decode_field(code[k].transpose(1, 2, 0), valset.code_scale_px)
-            epe[start + k] = float(endpoint_error(pred, valset.fields[start + k]).mean())
-            shaken[start + k] = judge_field(pred, evidence=blur_evidence(photos[start + k])).shaken
+            i = start + k
+            score = GroupScore()  # the validation scorer, one photo at a time (summarise_accuracy groups them)
+            score.add(decode_field(code[k].transpose(1, 2, 0), valset.code_scale_px), valset.fields[i],
+                      blur_evidence(photos[i]))
+            epe[i], shaken[i] = score.epe, bool(score.img_shaken)
     return summarise_accuracy(epe, shaken, valset.groups)
 
 

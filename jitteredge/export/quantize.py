@@ -26,7 +26,7 @@ from typing import Iterable
 import numpy as np
 
 from jitteredge.errors import JitterEdgeError
-from jitteredge.fieldcode import CODE_SCALE_PX, decode_field, endpoint_error
+from jitteredge.fieldcode import CODE_SCALE_PX, decode_field
 from jitteredge.export.onnx_export import INPUT_NAME, OUTPUT_NAME, embed_metadata, ort_session
 
 OP_TYPES_TO_QUANTIZE = ["Conv", "ConvTranspose", "Relu", "MaxPool", "Concat"]  # Softmax/Einsum stay float
@@ -47,16 +47,18 @@ def _center_crop(a: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
 def synthetic_set(n: int, hw: tuple[int, int], seed: int) -> list[LabelledImage]:
     """``n`` synthetic blurred images with their fields, (H, W) = ``hw``, deterministic in ``seed``.
 
-    Uses the package's validation-set maker (jitteredge.data) on procedural photos; where that is not
-    installed, falls back to procedural photos with one straight shake per image (line kernel).
+    The validation groups of jitteredge.validation.synthetic (strong, mild, sharp, defocus; ``n``
+    split over them as in ``jitteredge bench``) on procedural photos, centre-cropped to ``hw``;
+    where the synthesis stages are not installed, procedural photos with one straight shake each.
     """
     side = max(hw)
     try:
-        from jitteredge.data import make_validation_set
-        from jitteredge.synth.sample import SampleConfig
-        from jitteredge.synth.sources import open_source
+        from jitteredge.bench.valset import group_counts
+        from jitteredge.validation.synthetic import make_group_set, open_validation_source
 
-        samples = make_validation_set(open_source("procedural", seed=seed), SampleConfig(size_px=side), n, seed)
+        source, _ = open_validation_source("procedural", seed=seed)
+        samples = [s for group, count in group_counts(n).items() if count
+                   for s in make_group_set(source, group, count, seed, side)]
     except ImportError:  # an install without the synthesis stages (they import lazily, hence here)
         return _fallback_set(n, hw, seed)
     return [LabelledImage(_center_crop(s.image, hw), _center_crop(s.field.astype(np.float32), hw)) for s in samples]
@@ -276,16 +278,17 @@ def fused_kernels(path: str | os.PathLike, tmp_dir: str | os.PathLike) -> dict[s
 
 # -- accuracy gate -------------------------------------------------------------------------------
 def mean_epe(path: str | os.PathLike, samples: list[LabelledImage], code_scale_px: float = CODE_SCALE_PX) -> float:
-    """Mean sign-invariant endpoint error (px) of an ONNX model over ``samples``."""
+    """Mean sign-invariant endpoint error (px) of an ONNX model over ``samples``, by the validation
+    scorer (jitteredge.validation.synthetic.GroupScore)."""
     from jitteredge.preprocess import normalize
+    from jitteredge.validation.synthetic import GroupScore
 
     session = ort_session(path)
-    total = 0.0
+    score = GroupScore()
     for s in samples:
         (code,) = session.run([OUTPUT_NAME], {INPUT_NAME: normalize(s.image)})
-        field = decode_field(np.moveaxis(code[0], 0, -1), code_scale_px)
-        total += float(endpoint_error(field, s.field).mean())
-    return total / max(1, len(samples))
+        score.add(decode_field(np.moveaxis(code[0], 0, -1), code_scale_px), s.field)
+    return score.epe / max(1, score.count)
 
 
 def relative_loss(epe_fp32: float, epe_int8: float) -> float:
