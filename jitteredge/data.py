@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from jitteredge.errors import JitterEdgeError
 from jitteredge.fieldcode import CODE_SCALE_PX, encode_field
-from jitteredge.preprocess import MEAN, STD
+from jitteredge.preprocess import normalize
 from jitteredge.synth.sample import Sample, SampleConfig, make_sample, prefer_fork_safe_numba
 from jitteredge.synth.sources import open_source
 
@@ -67,13 +67,12 @@ def draw_sample(source, cfg: SampleConfig, seed: int, index: int, epoch: int = 0
 
 
 def sample_to_item(image: np.ndarray, field: np.ndarray, kind: str) -> dict[str, Any]:
-    """uint8 (S, S, 3) RGB image + float32 (S, S, 2) field -> the item dict described in the module docstring."""
-    x = image.astype(np.float32) * np.float32(1.0 / 255.0)
-    x -= np.float32(MEAN)
-    x *= np.float32(1.0 / STD)
+    """uint8 (S, S, 3) RGB image + float32 (S, S, 2) field -> the item dict described in the module docstring.
+
+    The image is normalised by ``preprocess.normalize``, the code inference uses."""
     code = encode_field(field, CODE_SCALE_PX)
     return {
-        "image": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))),
+        "image": torch.from_numpy(normalize(image)[0]),
         "code": torch.from_numpy(np.ascontiguousarray(code.transpose(2, 0, 1))),
         "field": torch.from_numpy(np.ascontiguousarray(field.astype(np.float32, copy=False).transpose(2, 0, 1))),
         "kind": kind,
@@ -119,11 +118,23 @@ class SynthDataset(Dataset):
 
 
 def worker_init_fn(worker_id: int) -> None:
-    """DataLoader worker setup: one thread each for Numba, OpenCV and torch (the workers are the
-    parallelism; more threads per worker oversubscribe the cores). Items need no reseeding: each is
-    seeded from (seed, epoch, index)."""
+    """DataLoader worker setup: die with the training process (a kill -9 of the trainer must not
+    leave workers behind; Linux only), leave Ctrl-C to the trainer (it saves, then stops the
+    workers), and one thread each for Numba, OpenCV and torch (the workers are the parallelism; more
+    threads per worker oversubscribe the cores). Items need no reseeding: each is seeded from
+    (seed, epoch, index)."""
+    import signal
+
     import cv2
 
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
     try:
@@ -132,6 +143,85 @@ def worker_init_fn(worker_id: int) -> None:
         numba.set_num_threads(1)
     except (ImportError, ValueError):  # pragma: no cover
         pass
+
+
+def open_training_source(name: str):
+    """Training photos: "procedural" (dead-leaves family 0), "bsds500" (its train split) or a folder.
+
+    Raises:
+        JitterEdgeError: a missing or empty folder.
+    """
+    if name == "procedural":
+        return open_source("procedural", seed=0)
+    if name == "bsds500":
+        return open_source("bsds500:train")
+    return open_source(name)
+
+
+class IndexSampler:
+    """Sample indices for base batches ``first``.. ``last - 1`` of this rank, in order.
+
+    Index of slot i of base batch b on rank r of w: (b * w + r) * batch + i. SynthDataset items are
+    deterministic per index, so the data does not depend on workers, restarts or the device.
+    """
+
+    def __init__(self, first: int, last: int, batch: int, rank: int = 0, world: int = 1):
+        self.first, self.last, self.batch, self.rank, self.world = first, last, batch, rank, world
+
+    def __iter__(self):
+        for b in range(self.first, self.last):
+            start = (b * self.world + self.rank) * self.batch
+            yield from range(start, start + self.batch)
+
+    def __len__(self) -> int:
+        return max(0, self.last - self.first) * self.batch
+
+
+def training_loader(source, cfg: SampleConfig, seed: int, first: int, last: int, batch: int, workers: int,
+                    rank: int = 0, world: int = 1, pin_memory: bool = False):
+    """A DataLoader of SynthDataset items for base batches ``first`` .. ``last - 1`` of this rank."""
+    dataset = SynthDataset(source, cfg, length=(last * world + world) * batch, seed=seed)
+    return torch.utils.data.DataLoader(
+        dataset, batch_size=batch, sampler=IndexSampler(first, last, batch, rank, world),
+        num_workers=workers, worker_init_fn=worker_init_fn if workers else None,
+        pin_memory=pin_memory, prefetch_factor=4 if workers else None,
+        # spawn, not fork: a child forked after the parent ran an OpenMP region (torch, Numba) can
+        # hang in its first threaded call. Costs a few seconds of start-up per worker, once per run.
+        multiprocessing_context="spawn" if workers else None)
+
+
+def batches(loader):
+    """(images, codes) tensors of each batch of a training loader."""
+    for batch in loader:
+        yield batch["image"], batch["code"]
+
+
+def dihedral(images, codes, ops):
+    """Apply one of the 8 flips/transposes per sample to images and their field codes, exactly.
+
+    Transposing swaps U and V, which negates the first code component (U^2 - V^2) / |M|; flipping
+    either axis negates U or V, which negates the second (2 U V / |M|). Square samples only.
+
+    Args:
+        images: (N, 3, S, S); codes: (N, 2, S, S) tensors; ops: int array (N,) in [0, 8): bit 0
+            transpose, bit 1 flip columns, bit 2 flip rows.
+    Returns:
+        transformed (images, codes), new tensors.
+    """
+    out_images, out_codes = [], []
+    for x, c, op in zip(images, codes, ops.tolist()):
+        if op & 1:
+            x, c = x.transpose(-1, -2), c.transpose(-1, -2)
+            c = torch.stack([-c[0], c[1]])
+        if op & 2:
+            x, c = x.flip(-1), c.flip(-1)
+            c = torch.stack([c[0], -c[1]])
+        if op & 4:
+            x, c = x.flip(-2), c.flip(-2)
+            c = torch.stack([c[0], -c[1]])
+        out_images.append(x)
+        out_codes.append(c)
+    return torch.stack(out_images), torch.stack(out_codes)
 
 
 def make_validation_set(source, cfg: SampleConfig = SampleConfig(), n: int = 64, seed: int = 1234) -> list[Sample]:

@@ -141,7 +141,7 @@ def test_config_from_dict_refuses_unknown_keys_and_wrong_types():
 # ---------------------------------------------------------------------------------------- runs
 
 def test_resume_continues_from_the_saved_step_and_matches_an_uninterrupted_run(tmp_path, monkeypatch):
-    import jitteredge.train as train_module
+    import jitteredge.train.loop as train_module
 
     base = dict(TINY, steps=4, ckpt_every=2, val_every=2)
     straight = train(TrainConfig(out_dir=str(tmp_path / "a"), **base))
@@ -183,7 +183,7 @@ def test_classes_head_trains_and_validates(tmp_path):
     result = train(TrainConfig(out_dir=str(tmp_path), steps=2, val_every=2, head="classes", **TINY))
     _, payload = load_checkpoint(result.last)
     assert payload["model_config"]["head"] == "classes"
-    for key in ("strong/epe", "mild/rel_epe", "sharp/shaken_share", "defocus/shaken_share", "score"):
+    for key in ("strong/epe_px", "mild/rel_epe", "sharp/shaken_pixel_share", "defocus/shaken_pixel_share", "score"):
         assert np.isfinite(payload["metrics"][key]), key
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 HELP = "Train the jitter network on synthetic camera shake (Adam, on-the-fly synthesis, resumable)."
 
@@ -19,7 +20,10 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("run")
     g.add_argument("--config", metavar="FILE", help="YAML or JSON file of TrainConfig fields used as defaults")
     g.add_argument("--out", metavar="DIR", help=f"run folder: checkpoints, log.csv, config.json (default {d.out_dir})")
-    g.add_argument("--resume", action="store_true", default=None, help="continue from DIR/last.pt when it exists")
+    g.add_argument("--resume", action="store_true", default=None,
+                   help="continue from DIR/last.pt when it exists, with the run's own settings: a flag that changes "
+                        "what is trained (data, model, optimisation) is refused, one that changes how the run goes on "
+                        "(--steps, --max-minutes, intervals, machine, --val-real) is taken with a warning")
     g.add_argument("--steps", type=int, help=f"optimizer steps (default {d.steps})")
     g.add_argument("--max-minutes", type=float, help="stop (validate, save) after this much training time; 0 = no limit")
     g = parser.add_argument_group("model")
@@ -51,6 +55,11 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--val-every", type=int, help=f"steps between validations (default {d.val_every})")
     g.add_argument("--val-samples", type=int, help=f"validation samples per group (default {d.val_per_group})")
     g.add_argument("--val-size", type=int, help=f"validation sample side in px (default {d.val_size_px})")
+    g.add_argument("--val-real", metavar="MANIFEST", help="also score these labelled real photos (path,label CSV, as "
+                   "eval --real) at each validation; best.pt is then the checkpoint with the highest real-photo AUC")
+    g.add_argument("--val-real-long-side", type=int, help="working long side for --val-real photos (default: the model's)")
+    g.add_argument("--ckpt-every", type=int, help=f"steps between last.pt writes (default {d.ckpt_every}); "
+                   "last.pt is also written at each validation, at the end, and on Ctrl-C or SIGTERM")
     g = parser.add_argument_group("machine")
     g.add_argument("--device", help=f"auto, cpu, cuda or cuda:N (default {d.device})")
     g.add_argument("--workers", type=int, help=f"DataLoader worker processes (default {d.workers})")
@@ -88,7 +97,26 @@ def _read_config_file(path: str) -> dict:
 
 
 def build_config(args: argparse.Namespace):
-    """Config file values, then flags given on the command line, over TrainConfig's defaults."""
+    """Config file values, then flags given on the command line, over TrainConfig's defaults; on
+    --resume of an existing run, over the run's own settings (jitteredge.train.resume_settings)."""
+    from jitteredge.train import TrainConfig
+
+    values = given_settings(args)
+    out_dir = values.get("out_dir", TrainConfig().out_dir)
+    last = Path(out_dir) / "last.pt"
+    if values.get("resume") and last.is_file():
+        from jitteredge.checkpoint import read_payload
+        from jitteredge.train import resume_settings
+
+        saved = read_payload(last).get("train_config") or {}
+        values, _ = resume_settings(saved, values)  # a contradicting setting is refused here; train() warns
+    cfg = TrainConfig.from_dict(values)
+    cfg.validate()
+    return cfg
+
+
+def given_settings(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields given by --config and the flags (flags win), by field name."""
     from jitteredge.train import TrainConfig
 
     values = _read_config_file(args.config) if args.config else {}
@@ -101,13 +129,12 @@ def build_config(args: argparse.Namespace):
             values["sample"] = {**values.get("sample", {}), **dict(value)}
         elif key in names:
             values[key] = value
-    cfg = TrainConfig.from_dict(values)
-    cfg.validate()
-    return cfg
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
     from jitteredge.train import train
+    from jitteredge.train.log import validation_line
 
     cfg = build_config(args)
     result = train(cfg)
@@ -117,9 +144,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"at step {result.step}: this call trained {result.wall_s / 60:.1f} min ({result.samples_per_s:.1f} samples/s)")
     if m:
         label = "best validation (this call)" if result.best_metrics else "last validation"
-        print(f"{label}: score {m['score']:.3f}, EPE strong {m['strong/epe']:.2f} px (zero field "
-              f"{m['strong/zero_epe']:.2f}), mild {m['mild/epe']:.2f} px ({m['mild/zero_epe']:.2f}), shaken share "
-              f"defocus {100 * m['defocus/shaken_share']:.2f}%, sharp {100 * m['sharp/shaken_share']:.2f}%")
+        print(f"{label}: {validation_line(result.step, m).partition(': ')[2]}")
     best = result.best or result.last
     print(f"checkpoint: {best}  (log: {result.out_dir / 'log.csv'})")
     print(f"next: jitteredge analyze --model {best} photo.jpg", file=sys.stderr)

@@ -22,7 +22,7 @@ def test_three_step_procedural_run_writes_checkpoint_and_log(tmp_path, capsys):
     assert code == 0, err
     model, payload = load_checkpoint(out_dir / "last.pt")
     assert payload["step"] == 3 and payload["train_config"]["steps"] == 3
-    assert payload["metrics"]["samples_seen"] == 6 and "strong/epe" in payload["metrics"]
+    assert payload["metrics"]["samples_seen"] == 6 and "strong/epe_px" in payload["metrics"]
     assert (out_dir / "best.pt").exists() and (out_dir / "config.json").exists()
     with open(out_dir / "log.csv") as f:
         rows = list(csv.DictReader(f))
