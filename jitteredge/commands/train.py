@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -90,46 +89,28 @@ def _defaults():
     return TrainConfig()
 
 
-def _read_config_file(path: str) -> dict:
-    from jitteredge.configfile import read_config_file
-
-    return read_config_file(path, "training settings")
-
-
 def build_config(args: argparse.Namespace):
-    """Config file values, then flags given on the command line, over TrainConfig's defaults; on
-    --resume of an existing run, over the run's own settings (jitteredge.train.resume_settings)."""
+    """Defaults, then the --config file, then the flags given (jitteredge.configfile.build_config);
+    on --resume of an existing run, the run's own settings first (jitteredge.train.resume_settings)."""
+    from jitteredge.configfile import build_config as build
+    from jitteredge.configfile import read_config_file
     from jitteredge.train import TrainConfig
 
-    values = given_settings(args)
-    out_dir = values.get("out_dir", TrainConfig().out_dir)
-    last = Path(out_dir) / "last.pt"
-    if values.get("resume") and last.is_file():
+    file_values = read_config_file(args.config, "training settings") if args.config else {}
+    flags = {k: v for k, v in vars(args).items() if k != "sample"}
+    if getattr(args, "sample", None):  # --sample KEY=VALUE adds to (and overrides) the file's table
+        flags["sample"] = {**file_values.get("sample", {}), **dict(args.sample)}
+    cfg = build(TrainConfig, flags, args.config, renames=_RENAMES, what="training settings")
+    last = Path(cfg.out_dir) / "last.pt"
+    if cfg.resume and last.is_file():
         from jitteredge.checkpoint import read_payload
         from jitteredge.train import resume_settings
 
-        saved = read_payload(last).get("train_config") or {}
-        values, _ = resume_settings(saved, values)  # a contradicting setting is refused here; train() warns
-    cfg = TrainConfig.from_dict(values)
-    cfg.validate()
+        given_names = set(file_values) | {_RENAMES.get(k, k) for k, v in flags.items() if v is not None}
+        given = {k: v for k, v in cfg.to_dict().items() if k in given_names}
+        settings, _ = resume_settings(read_payload(last).get("train_config") or {}, given)  # refuses; train() warns
+        cfg = build(TrainConfig, settings, what="training settings")
     return cfg
-
-
-def given_settings(args: argparse.Namespace) -> dict:
-    """The TrainConfig fields given by --config and the flags (flags win), by field name."""
-    from jitteredge.train import TrainConfig
-
-    values = _read_config_file(args.config) if args.config else {}
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    for dest, value in vars(args).items():
-        if value is None or dest.startswith("_") or dest in ("config", "command"):
-            continue
-        key = _RENAMES.get(dest, dest)
-        if key == "sample":  # flags add to (and override) the file's table
-            values["sample"] = {**values.get("sample", {}), **dict(value)}
-        elif key in names:
-            values[key] = value
-    return values
 
 
 def run(args: argparse.Namespace) -> int:

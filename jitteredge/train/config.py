@@ -86,36 +86,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """Build from a dict (a --config file), refusing unknown keys and wrong types."""
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise JitterEdgeError(f"unknown training config keys: {', '.join(unknown)}")
-        out = {}
-        for k, v in d.items():
-            if k == "sample":
-                if not isinstance(v, dict):
-                    raise JitterEdgeError(f"training config sample: expected a table of SampleConfig fields, got {v!r}")
-                out[k] = dict(v)
-                continue
-            default = getattr(cls, k)
-            if default is None and str(known[k].type).startswith("float") and v is not None:
-                default = 0.0  # an optional number (e.g. a mixture share): checked as one when given
-            if v is None or default is None:
-                out[k] = v
-            elif isinstance(default, bool):
-                if not isinstance(v, bool):
-                    raise JitterEdgeError(f"training config {k}: expected true/false, got {v!r}")
-                out[k] = v
-            elif isinstance(default, (int, float)) and not isinstance(default, bool):
-                if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise JitterEdgeError(f"training config {k}: expected a number, got {v!r}")
-                if isinstance(default, int) and not float(v).is_integer():
-                    raise JitterEdgeError(f"training config {k}: expected a whole number, got {v!r}")
-                out[k] = type(default)(v)
-            else:
-                out[k] = str(v)
-        return cls(**out)
+        """Build from a dict (a --config file, a saved run), refusing unknown keys and wrong types
+        (jitteredge.configfile, the rules of every verb's --config)."""
+        from jitteredge.configfile import file_config_values
+
+        return cls(**file_config_values(cls, dict(d), "training config", "training settings"))
 
     def validate(self) -> None:
         """Raise JitterEdgeError for values no run could use."""
@@ -150,6 +125,8 @@ class TrainConfig:
             raise JitterEdgeError(f"val-real-long-side must be at least 16, got {self.val_real_long_side}")
         if self.workers < 0:
             raise JitterEdgeError(f"workers must be >= 0, got {self.workers}")
+        if not isinstance(self.sample, dict):
+            raise JitterEdgeError(f"sample must be a table of SampleConfig fields, got {self.sample!r}")
         try:
             sample_config(self, self.crop_px)
         except (TypeError, ValueError) as exc:
