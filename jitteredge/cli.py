@@ -9,7 +9,7 @@ import sys
 from jitteredge import __version__
 
 # verb -> module in jitteredge.commands exposing HELP, add_args(parser) and run(args) -> int.
-COMMANDS = ("synth", "train", "analyze", "eval", "export", "bench")
+COMMANDS = ("synth", "train", "analyze", "eval", "export", "bench", "deblur")
 
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -87,6 +87,7 @@ def hyper_laplacian(y: np.ndarray, field: np.ndarray, mask: np.ndarray, iteratio
     rhs = apply_field_adjoint(np.ascontiguousarray(y * mask), field)
     done = 0
     while done < iterations:
+        np.maximum(x, 0.0, out=x)  # light is not negative: project between the CG cycles
         wx, wy = _irls_weights(x, alpha)
         r = rhs - _normal(x, field, mask, lam, wx, wy)
         p = r.copy()

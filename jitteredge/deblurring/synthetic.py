@@ -28,8 +28,13 @@ class Triple:
     gamma: float  # response curve used
 
 
-def make_triple(rgb: np.ndarray, rng: np.random.Generator, group: str, size_px: int = 256) -> Triple:
-    """One triple of ``group`` (one of GROUPS) from a sharp uint8 (H, W, 3) photo; randomness from ``rng``."""
+def make_triple(rgb: np.ndarray, rng: np.random.Generator, group: str, size_px: int = 256,
+                full_scale: bool = False) -> Triple:
+    """One triple of ``group`` (one of GROUPS) from a sharp uint8 (H, W, 3) photo; randomness from ``rng``.
+
+    ``full_scale``: the preset's field as drawn (Gong's ranges, METHOD.md section 1); otherwise times
+    training's per-sample blur scale (u^2 in [0, 1], so that many samples barely shake).
+    """
     from jitteredge.synth import degrade
     from jitteredge.synth.blur import apply_field
     from jitteredge.synth.fields import jitter_field, random_params
@@ -38,7 +43,7 @@ def make_triple(rgb: np.ndarray, rng: np.random.Generator, group: str, size_px: 
 
     if group not in GROUPS:
         raise ValueError(f"unknown group {group!r} (expected one of {', '.join(GROUPS)})")
-    cfg = SampleConfig(size_px=size_px)
+    cfg = SampleConfig(size_px=size_px, blur_scale=(1.0, 1.0)) if full_scale else SampleConfig(size_px=size_px)
     s = size_px
     region, _ = crop_region(rgb, rng, cfg)
     gamma = float(rng.uniform(*cfg.gamma))
@@ -69,8 +74,8 @@ def make_triple(rgb: np.ndarray, rng: np.random.Generator, group: str, size_px: 
     return Triple(group=group, truth=truth, photo=photo, field=np.ascontiguousarray(field, np.float32), gamma=gamma)
 
 
-def make_triples(source, group: str, n: int, seed: int, size_px: int = 256) -> list[Triple]:
+def make_triples(source, group: str, n: int, seed: int, size_px: int = 256, full_scale: bool = False) -> list[Triple]:
     """``n`` fixed triples of one group: photo i of the source (cycled) with a generator seeded by (seed, group, i)."""
     key = GROUPS.index(group)
-    return [make_triple(source.load(i % len(source)), np.random.default_rng([seed, key, i]), group, size_px)
+    return [make_triple(source.load(i % len(source)), np.random.default_rng([seed, key, i]), group, size_px, full_scale)
             for i in range(int(n))]

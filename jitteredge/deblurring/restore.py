@@ -22,8 +22,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from jitteredge.deblur import solver, tone
-from jitteredge.deblur.settings import DeblurSettings
+from jitteredge.deblurring import solver, tone
+from jitteredge.deblurring.settings import DeblurSettings
 
 
 @dataclass

@@ -5,7 +5,7 @@ settings (``settings.py``); the deconvolution itself is in ``solver.py``, the to
 ``tone.py``, files and pictures in ``files.py``, the quality benchmark in ``quality.py``.
 """
 
-from jitteredge.deblur.restore import deblur
-from jitteredge.deblur.settings import DeblurSettings
+from jitteredge.deblurring.restore import deblur
+from jitteredge.deblurring.settings import DeblurSettings
 
 __all__ = ["DeblurSettings", "deblur"]
