@@ -93,7 +93,8 @@ def build_config(config_class, args=None, path: str | Path | None = None, *, ren
         renames: flag dest -> field name, for flags named differently from their field.
         what: how an error message names the file's entries ("export settings").
 
-    A field whose type is a dataclass takes a mapping in the file (built the same way, recursively).
+    A field whose type is a dataclass takes a mapping in the file (built the same way, recursively);
+    a flag named "field.sub" (through ``renames``) sets one field of it, over the file's value.
 
     Raises:
         JitterEdgeError: unreadable file, unknown key, wrong type, or a value ``validate`` refuses.
@@ -105,7 +106,8 @@ def build_config(config_class, args=None, path: str | Path | None = None, *, ren
     where = str(path) if path else config_class.__name__
     values = file_config_values(config_class, values, where, what)
     given = _given_fields(config_class, args, renames or {})
-    values.update(given)
+    values.update({k: v for k, v in given.items() if "." not in k})
+    _apply_nested(config_class, values, {k: v for k, v in given.items() if "." in k}, where)
     try:
         cfg = config_class(**values)
     except TypeError as exc:
@@ -124,11 +126,15 @@ def file_config_values(config_class, values: dict, where: str, what: str = "sett
     import typing
 
     fields = {f.name: f for f in dataclasses.fields(config_class)}
+    hook = getattr(config_class, "file_values", None)
+    if hook is not None:
+        try:
+            values = dict(hook(dict(values)))
+        except JitterEdgeError as exc:
+            raise JitterEdgeError(f"{where}: {exc}") from None
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise JitterEdgeError(f"{where}: unknown {what} {unknown}")
-    hook = getattr(config_class, "file_values", None)
-    values = dict(hook(dict(values)) if hook is not None else values)
     try:
         hints = typing.get_type_hints(config_class)
     except Exception:  # an annotation that does not resolve here: no nested configs then
@@ -151,6 +157,26 @@ def file_config_values(config_class, values: dict, where: str, what: str = "sett
     return values
 
 
+def _apply_nested(config_class, values: dict, dotted: dict, where: str) -> None:
+    """Flags for fields of a nested config ("sample.size_px"): over the file's (or the default) value."""
+    import dataclasses
+
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    groups: dict[str, dict] = {}
+    for key, value in dotted.items():
+        name, _, sub = key.partition(".")
+        groups.setdefault(name, {})[sub] = value
+    for name, overrides in groups.items():
+        base = values.get(name)
+        if base is None:
+            f = fields[name]
+            base = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        try:
+            values[name] = dataclasses.replace(base, **overrides)
+        except (TypeError, ValueError) as exc:
+            raise JitterEdgeError(f"{where}: {name}: {first_line(exc)}") from None
+
+
 def _as_tuple(value):
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
@@ -166,7 +192,7 @@ def _given_fields(config_class, args, renames: dict[str, str]) -> dict:
     given = {}
     for dest, value in items:
         key = renames.get(dest, dest)
-        if value is None or key not in names or dest.startswith("_"):
+        if value is None or key.split(".")[0] not in names or dest.startswith("_"):
             continue
         given[key] = value
     return given

@@ -74,7 +74,7 @@ def test_sample_to_item_round_trips_the_field():
 
 
 def test_folder_dataset_reads_what_synth_writes(tmp_path):
-    from jitteredge.synthesize import SynthConfig, synthesize
+    from jitteredge.synth.synthesize import SynthConfig, synthesize
 
     synthesize(SynthConfig(source="procedural", out_dir=str(tmp_path), per_image=2, limit=2,
                            sample=replace(CFG, size_px=24), progress=False))

@@ -4,7 +4,7 @@ One row per (backend, precision, input size, threads): latency at batch 1 after 
 p99 over ``runs`` calls), throughput at a larger batch, peak memory, and accuracy (endpoint error,
 and the share of defocused and sharp photos wrongly judged shaken, patent [0071]) on one fixed
 synthetic validation set. Rows that cannot run say why. Every result carries the environment
-(jitteredge.benchenv), because a latency without the machine, power mode and clocks means nothing.
+(jitteredge.bench.env), because a latency without the machine, power mode and clocks means nothing.
 
 Backends:
     torch-cpu   the .pt checkpoint through jitteredge.infer.open_runner (eager PyTorch, CPU)
@@ -25,6 +25,7 @@ benchmarks/ondevice.py), BenchResult.to_json_rows (a list of row objects, enviro
 each), plot_scaling (PNG). trtexec output becomes a row through row_from_trtexec_log.
 
 Modules, each importing only those listed before it:
+    env          what the benchmark ran on (machine, power mode, clocks, versions); imports no sibling
     rows         backend names, statuses, COLUMNS, BenchConfig, BenchRow, BenchResult
     sizes        --imgsz parsing and the padded network input shape
     timing       timing loop and latency percentiles
@@ -47,7 +48,7 @@ depend on which module X lives in.
 
 from jitteredge.bench.rows import (BACKEND_ALIASES, BACKENDS, COLUMNS, ERROR, FAILED_ACCURACY, RAN,
                                    SCALING_BATCHES, SCALING_SIZES, SCALING_THREADS, UNAVAILABLE, BenchConfig,
-                                   BenchResult, BenchRow)
+                                   BenchResult, BenchRow, parse_backends)
 from jitteredge.bench.sizes import SIZE_ALIASES, network_hw, parse_size
 from jitteredge.bench.timing import latency_stats, time_calls
 from jitteredge.bench.memory import PeakRss, release_freed_memory
@@ -56,7 +57,7 @@ from jitteredge.bench.valset import (VALSET_FORMAT, VALSET_GROUPS, ValSet, accur
                                      save_valset, summarise_accuracy)
 from jitteredge.bench.artifacts import Artifacts, model_cache_dir
 from jitteredge.bench.cuda import TorchDeviceModel, cuda_reason, time_cuda
-from jitteredge.bench.plans import Plan, check_availability, parse_backends, plans_for
+from jitteredge.bench.plans import Plan, check_availability, plans_for
 from jitteredge.bench.gate import apply_accuracy_gate
 from jitteredge.bench.trtexec import parse_trtexec_log, row_from_trtexec_log
 from jitteredge.bench.synth_speed import SYNTH_MEASURES, synth_rows

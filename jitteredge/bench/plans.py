@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jitteredge.bench.cuda import cuda_reason
 from jitteredge.bench.reasons import import_reason
-from jitteredge.bench.rows import BACKEND_ALIASES, BACKENDS
+from jitteredge.bench.rows import BACKENDS, parse_backends  # noqa: F401 (parse_backends: re-exported)
 from jitteredge.errors import JitterEdgeError
 
 
@@ -42,27 +42,6 @@ def plans_for(backends: tuple[str, ...]) -> list[Plan]:
         else:
             raise JitterEdgeError(f"unknown backend {b!r}; choose from {', '.join(BACKENDS)}")
     return out
-
-
-def parse_backends(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """"onnx-fp32,onnx-int8" or a list -> validated backend names (aliases accepted, "all", "none")."""
-    items = text.split(",") if isinstance(text, str) else [p for t in text for p in str(t).split(",")]
-    out: list[str] = []
-    for raw in items:
-        name = raw.strip().lower()
-        if not name:
-            continue
-        if name == "all":
-            out.extend(b for b in BACKENDS if b not in out)
-            continue
-        if name == "none":
-            continue
-        name = BACKEND_ALIASES.get(name, name)
-        if name not in BACKENDS:
-            raise JitterEdgeError(f"--backends: unknown backend {raw.strip()!r}; choose from {', '.join(BACKENDS)}")
-        if name not in out:
-            out.append(name)
-    return tuple(out)
 
 
 def check_availability(plan: Plan, model_path: Path | None) -> str | None:

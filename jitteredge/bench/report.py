@@ -89,7 +89,7 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 def format_report(result: BenchResult, markdown: bool = False) -> str:
     """Environment lines, the table, the notes, the synthesis figures and any gate failures."""
-    from jitteredge.benchenv import describe
+    from jitteredge.bench.env import describe
 
     env_lines = describe(result.environment)
     sections: list[list[str]] = []

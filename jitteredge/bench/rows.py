@@ -4,7 +4,9 @@ The other bench modules build on these, so this one imports nothing from its sib
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+
+from jitteredge.errors import JitterEdgeError
 
 
 BACKENDS = ("torch-cpu", "torch-cuda", "onnx-fp32", "onnx-int8", "ort", "tensorrt")
@@ -39,10 +41,37 @@ COLUMNS = (
 )
 
 
+def parse_backends(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """"onnx-fp32,onnx-int8" or a list -> validated backend names (aliases accepted, "all", "none")."""
+    items = text.split(",") if isinstance(text, str) else [p for t in text for p in str(t).split(",")]
+    out: list[str] = []
+    for raw in items:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if name == "all":
+            out.extend(b for b in BACKENDS if b not in out)
+            continue
+        if name == "none":
+            continue
+        name = BACKEND_ALIASES.get(name, name)
+        if name not in BACKENDS:
+            raise JitterEdgeError(f"--backends: unknown backend {raw.strip()!r}; choose from {', '.join(BACKENDS)}")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def _as_tuple(value) -> tuple:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
 @dataclass
 class BenchConfig:
     model: str = "default"  # registry name or .pt checkpoint (torch rows and exports); .onnx also accepted
-    backends: tuple[str, ...] = BACKENDS  # subset of BACKENDS, in table order
+    # subset of BACKENDS, in table order (aliases, "all", "none" accepted); None: all of them, or none
+    # when trtexec logs are given (then only those rows are shown)
+    backends: tuple[str, ...] | None = None
     sizes: tuple[str, ...] = ("256",)  # "256" (square), "WxH", "720p", "1080p"; rounded up to multiples of 16
     threads: tuple[int, ...] = (1,)  # CPU intra-op threads; one row per value
     batches: tuple[int, ...] = (8,)  # throughput batch sizes; the row shows the largest
@@ -68,6 +97,37 @@ class BenchConfig:
     trtexec_logs: tuple[str, ...] = ()  # trtexec outputs turned into rows
     seed: int = 0  # random timing inputs
     progress: bool = True  # tqdm bar on stderr
+
+    @staticmethod
+    def file_values(values: dict) -> dict:
+        """A config file's forms -> field values: "onnx,int8" or a list for backends, a single value or
+        a list for the tuples, numbers for sizes (256 as well as "256")."""
+        if isinstance(values.get("backends"), (str, list, tuple)):
+            values["backends"] = parse_backends(values["backends"])
+        for key in ("sizes", "threads", "batches", "trtexec_logs"):
+            if key in values and values[key] is not None:
+                values[key] = _as_tuple(values[key])
+        if "sizes" in values and values["sizes"] is not None:
+            values["sizes"] = tuple(str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                                    for v in values["sizes"])
+        return values
+
+    def validate(self) -> "BenchConfig":
+        """Refuse values no run can use (one line); returns a copy with the backends resolved."""
+        from jitteredge.bench.sizes import parse_size
+
+        backends = self.backends
+        if backends is None:
+            backends = () if self.trtexec_logs else BACKENDS
+        cfg = replace(self, backends=parse_backends(backends), sizes=tuple(str(s) for s in self.sizes))
+        if cfg.runs < 1 or cfg.warmup < 0 or cfg.throughput_runs < 1 or cfg.repeat < 1 or not cfg.batches \
+                or min(cfg.batches) < 1:
+            raise JitterEdgeError("--runs, --repeat, --batch and --throughput-runs must be >= 1, --warmup >= 0")
+        if cfg.threads and min(cfg.threads) < 1:
+            raise JitterEdgeError("--threads must be >= 1")
+        for s in cfg.sizes:
+            parse_size(s)
+        return cfg
 
 
 @dataclass

@@ -77,7 +77,7 @@ class Bench:
 
     # -- main ------------------------------------------------------------------------------------
     def run(self) -> BenchResult:
-        from jitteredge.benchenv import capture_environment
+        from jitteredge.bench.env import capture_environment
 
         cfg = self.cfg
         rows: list[BenchRow] = []
@@ -291,12 +291,7 @@ def _progress(total: int, enabled: bool):
 
 def run_bench(cfg: BenchConfig, log: Callable[[str], None] | None = None) -> BenchResult:
     """Run every requested backend, trtexec log and synthesis measurement of ``cfg``."""
-    if cfg.runs < 1 or cfg.warmup < 0 or cfg.throughput_runs < 1 or cfg.repeat < 1 or not cfg.batches or min(cfg.batches) < 1:
-        raise JitterEdgeError("--runs, --repeat, --batch and --throughput-runs must be >= 1, --warmup >= 0")
-    if cfg.threads and min(cfg.threads) < 1:
-        raise JitterEdgeError("--threads must be >= 1")
-    for s in cfg.sizes:
-        parse_size(s)
+    cfg = cfg.validate()
     for flag, given in (("--onnx", cfg.onnx), ("--int8", cfg.int8), ("--ort", cfg.ort), ("--engine", cfg.engine),
                         ("--from-trtexec-log", None)):
         if given is not None and not Path(given).is_file():

@@ -73,66 +73,28 @@ def _arg(args: argparse.Namespace, name: str):
     return getattr(args, name, None)
 
 
-def _read_config_file(path: str) -> dict:
-    from jitteredge.configfile import read_config_file
-
-    return read_config_file(path, "bench settings")
-
-
-# flag dest -> BenchConfig field, for flags whose value passes through unchanged
-_PLAIN = {"model": "model", "runs": "runs", "warmup": "warmup", "repeat": "repeat",
-          "throughput_runs": "throughput_runs", "work": "work_dir", "onnx": "onnx", "int8": "int8", "ort": "ort", "engine": "engine",
-          "valset": "valset_dir", "val_n": "val_n", "val_size": "val_size_px", "val_source": "val_source",
-          "val_seed": "val_seed", "max_epe": "max_epe", "max_defocus_shaken": "max_defocus_shaken",
-          "max_sharp_shaken": "max_sharp_shaken"}
+# flag dest -> BenchConfig field, for flags named differently from their field
+_RENAMES = {"work": "work_dir", "valset": "valset_dir", "val_size": "val_size_px", "imgsz": "sizes",
+            "batch": "batches"}
 
 
 def build_config(args: argparse.Namespace):
-    """Config file values, then the flags given, over BenchConfig's defaults."""
-    import dataclasses
+    """Config file values, then the flags given, over BenchConfig's defaults (configfile.build_config)."""
+    from jitteredge.bench import SCALING_BATCHES, SCALING_SIZES, SCALING_THREADS, BenchConfig, parse_backends
+    from jitteredge.configfile import build_config as build
 
-    from jitteredge.bench import (BACKENDS, SCALING_BATCHES, SCALING_SIZES, SCALING_THREADS, BenchConfig,
-                                  parse_backends)
-    from jitteredge.configfile import check_types
-    from jitteredge.errors import JitterEdgeError
-
-    config_path = _arg(args, "config")
-    values = _read_config_file(config_path) if config_path else {}
-    known = {f.name for f in dataclasses.fields(BenchConfig)}
-    unknown = set(values) - known
-    if unknown:
-        raise JitterEdgeError(f"{config_path}: unknown bench settings {sorted(unknown)}")
-    for key in ("sizes", "threads", "batches", "trtexec_logs"):
-        if key in values:
-            values[key] = tuple(str(v) if key == "sizes" else v for v in (
-                values[key] if isinstance(values[key], (list, tuple)) else [values[key]]))
-    check_types(BenchConfig, {k: v for k, v in values.items() if k != "backends"}, str(config_path))
-    if "backends" in values:
-        values["backends"] = parse_backends(values["backends"])
-    values.update({field: getattr(args, dest, None) for dest, field in _PLAIN.items() if getattr(args, dest, None) is not None})
-
-    logs = tuple(values.get("trtexec_logs", ())) + tuple(args.from_trtexec_log)
-    values["trtexec_logs"] = logs
+    given = {k: v for k, v in vars(args).items() if k not in ("backends", "imgsz", "threads", "batch")}
     if _arg(args, "backends") is not None:
-        values["backends"] = parse_backends(_arg(args, "backends"))
-    elif "backends" not in values:
-        values["backends"] = () if logs else BACKENDS
-    if _arg(args, "imgsz") or args.scaling or "sizes" not in values:
-        values["sizes"] = tuple(_arg(args, "imgsz") or (SCALING_SIZES if args.scaling else ("256",)))
-    if _arg(args, "threads") or args.scaling or "threads" not in values:
-        values["threads"] = tuple(_arg(args, "threads") or (SCALING_THREADS if args.scaling else (1,)))
-    if _arg(args, "batch") or args.scaling or "batches" not in values:
-        values["batches"] = tuple(_arg(args, "batch") or (SCALING_BATCHES if args.scaling else (8,)))
-    if args.no_cuda_graphs:
-        values["cuda_graphs"] = False
-    if args.synth:
-        values["synth"] = True
-    if args.no_progress:
-        values["progress"] = False
-    try:
-        return BenchConfig(**values)
-    except TypeError as exc:
-        raise JitterEdgeError(f"{config_path}: {exc}") from None
+        given["backends"] = parse_backends(args.backends)
+    for dest, scaling in (("imgsz", SCALING_SIZES), ("threads", SCALING_THREADS), ("batch", SCALING_BATCHES)):
+        value = _arg(args, dest)
+        if value or args.scaling:
+            given[dest] = tuple(str(v) for v in value) if dest == "imgsz" and value else tuple(value or scaling)
+    given["trtexec_logs"] = tuple(args.from_trtexec_log) or None
+    given["cuda_graphs"] = False if args.no_cuda_graphs else None
+    given["synth"] = True if args.synth else None
+    given["progress"] = False if args.no_progress else None
+    return build(BenchConfig, given, _arg(args, "config"), renames=_RENAMES, what="bench settings")
 
 
 def run(args: argparse.Namespace) -> int:

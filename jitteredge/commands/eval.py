@@ -9,21 +9,24 @@ HELP = "Accuracy report on a fixed synthetic test set: EPE, Gong MSE and shaken 
 
 
 def add_args(parser: argparse.ArgumentParser) -> None:
-    from jitteredge.evaluate import GROUPS
+    from jitteredge.evaluate import GROUPS, EvalConfig
 
+    # Flags that set EvalConfig fields default to None: EvalConfig holds the defaults, and a --config
+    # file's values stand unless a flag is given (jitteredge.configfile.build_config).
+    d = EvalConfig()
+    parser.add_argument("--config", metavar="FILE", help="YAML or JSON file of EvalConfig fields used as defaults")
     g = parser.add_argument_group("model")
-    g.add_argument("--model", default="default", help="registry name or model file (.pt, .onnx, .ort, .engine, .plan)")
-    g.add_argument("--threads", type=int, default=1,
-                   help="inference threads (more than 1 competes with the synthesis threads on CPU)")
-    g.add_argument("--device", default="cpu", help="cpu or cuda")
+    g.add_argument("--model", help=f"registry name or model file (.pt, .onnx, .ort, .engine, .plan) (default: {d.model})")
+    g.add_argument("--threads", type=int,
+                   help=f"inference threads (more than 1 competes with the synthesis threads on CPU) (default: {d.threads})")
+    g.add_argument("--device", help=f"cpu or cuda (default: {d.device})")
     g = parser.add_argument_group("data")
-    g.add_argument("--source", default="bsds500",
-                   help="bsds500 (procedural when absent), procedural, or a folder of sharp photos")
-    g.add_argument("--split", default="test", choices=("train", "val", "test"), help="BSDS500 split")
-    g.add_argument("--n", type=int, default=40, help="samples per group")
-    g.add_argument("--seed", type=int, default=0, help="fixes photos, fields and degradations")
-    g.add_argument("--size", type=int, default=None, help="sample side in px; None: the synthesis default (256)")
-    g.add_argument("--groups", default=",".join(GROUPS), help="comma-separated groups to run")
+    g.add_argument("--source", help=f"bsds500 (procedural when absent), procedural, or a folder of sharp photos (default: {d.source})")
+    g.add_argument("--split", choices=("train", "val", "test"), help=f"BSDS500 split (default: {d.split})")
+    g.add_argument("--n", type=int, help=f"samples per group (default: {d.n})")
+    g.add_argument("--seed", type=int, help=f"fixes photos, fields and degradations (default: {d.seed})")
+    g.add_argument("--size", type=int, help="sample side in px (default: the synthesis default, 256)")
+    g.add_argument("--groups", help=f"comma-separated groups to run (default: {','.join(GROUPS)})")
     g = parser.add_argument_group("real photos (instead of the synthetic set)")
     g.add_argument("--real", metavar="MANIFEST.csv", default=None,
                    help="score labelled real photos: a CSV of path,label[,source] (labels shake, sharp, defocus; "
@@ -31,7 +34,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--long-side", type=int, default=None,
                    help="working long side in px for --real (default: the model's own, as jitteredge analyze)")
     g = parser.add_argument_group("output")
-    g.add_argument("--out", default="jitteredge_eval", help="folder for eval.md, eval.json and eval_samples.png")
+    g.add_argument("--out", help=f"folder for eval.md, eval.json and eval_samples.png (default: {d.out_dir})")
 
 
 def run_real(args: argparse.Namespace) -> int:
@@ -44,15 +47,26 @@ def run_real(args: argparse.Namespace) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    from jitteredge.evaluate import EvalConfig, evaluate, markdown_table
+def build_config(args: argparse.Namespace):
+    """Config file values, then the flags given, over EvalConfig's defaults (configfile.build_config)."""
+    from jitteredge.configfile import build_config as build
+    from jitteredge.evaluate import EvalConfig
 
+    given = {"model": args.model, "threads": args.threads, "device": args.device, "source": args.source,
+             "split": args.split, "n": args.n, "seed": args.seed, "size_px": args.size, "out_dir": args.out}
+    if args.groups is not None:
+        given["groups"] = tuple(g.strip() for g in args.groups.split(",") if g.strip())
+    return build(EvalConfig, given, getattr(args, "config", None), what="eval settings")
+
+
+def run(args: argparse.Namespace) -> int:
+    from jitteredge.evaluate import evaluate, markdown_table
+
+    cfg = build_config(args)
+    args.model, args.threads, args.device, args.out = cfg.model, cfg.threads, cfg.device, cfg.out_dir
     if getattr(args, "real", None):
         return run_real(args)
 
-    groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
-    cfg = EvalConfig(model=args.model, source=args.source, split=args.split, n=args.n, seed=args.seed,
-                     out_dir=args.out, groups=groups, size_px=args.size, threads=args.threads, device=args.device)
     report = evaluate(cfg)
     sys.stdout.write(markdown_table(report))
     print(f"jitteredge eval: wrote {cfg.out_dir}/eval.md, eval.json, eval_samples.png", file=sys.stderr)

@@ -10,13 +10,6 @@ from pathlib import Path
 HELP = ("Export a model to ONNX (FP32 or INT8 Q/DQ, checked against PyTorch), ONNX Runtime Mobile (.ort) "
         "or a TensorRT engine.")
 
-# flag dest -> (the flag, what it needs) for flags only some runs take
-_INT8_ONLY = {"calib": "--calib", "calib_samples": "--calib-samples", "calib_method": "--calib-method",
-              "max_epe_loss": "--max-epe-loss", "float_layers": "--float-layers",
-              "int8_activations": "--int8-activations"}
-_ENGINE_ONLY = {"trt_typing": "--trt-typing", "workspace": "--workspace"}
-
-
 def add_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", nargs="?", default=None, metavar="MODEL",
                         help="registry name (default: the shipped model) or file: .pt checkpoint, or a "
@@ -56,58 +49,32 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--workspace", type=int, default=None, metavar="MIB", help="builder memory pool limit (default 1024)")
 
 
-def _read_config_file(path: str) -> dict:
-    from jitteredge.configfile import read_config_file
-
-    return read_config_file(path, "export settings")
+# flag dest -> ExportConfig field, for flags named differently from their field
+_RENAMES = {"calib": "calib_dir", "int8_activations": "activation_type", "workspace": "trt_workspace_mib"}
 
 
 def build_config(args: argparse.Namespace):
-    """Config file values, then the flags given, over ExportConfig's defaults; rejects flags a run can't use."""
-    import dataclasses
-
-    from jitteredge.configfile import check_types
-    from jitteredge.errors import JitterEdgeError
+    """Config file values, then the flags given, over ExportConfig's defaults (configfile.build_config);
+    ExportConfig.validate refuses flags a run cannot use."""
+    from jitteredge.configfile import build_config as build
     from jitteredge.export.config import ExportConfig
 
-    values = _read_config_file(args.config) if args.config else {}
-    known = {f.name for f in dataclasses.fields(ExportConfig)}
-    unknown = set(values) - known
-    if unknown:
-        raise JitterEdgeError(f"{args.config}: unknown export settings {sorted(unknown)}")
-    check_types(ExportConfig, values, str(args.config))
-    for key in ("imgsz", "check_hw", "trt_min_hw", "trt_opt_hw", "trt_max_hw"):
-        if values.get(key) is not None:
-            values[key] = tuple(values[key])
-    if "float_layers_ladder" in values:
-        values["float_layers_ladder"] = tuple(tuple(x) for x in values["float_layers_ladder"])
-    given = {
-        "model": args.model, "format": args.format, "opset": args.opset, "out": args.out,
-        "calib_dir": args.calib, "calib_samples": args.calib_samples, "calib_method": args.calib_method,
-        "max_epe_loss": args.max_epe_loss, "activation_type": args.int8_activations,
-        "trt_typing": args.trt_typing, "trt_workspace_mib": args.workspace,
-        "imgsz": tuple(args.imgsz) if args.imgsz else None,
-    }
-    values.update({k: v for k, v in given.items() if v is not None})
-    if args.dynamic:
-        values["imgsz"] = None
+    given = {dest: getattr(args, dest) for dest in ("model", "format", "opset", "out", "calib", "calib_samples",
+                                                    "calib_method", "max_epe_loss", "int8_activations",
+                                                    "trt_typing", "workspace")}
+    if args.imgsz:
+        given["imgsz"] = tuple(args.imgsz)
     if args.int8:
-        values["precision"] = "int8"
+        given["precision"] = "int8"
     elif args.fp16:
-        values["precision"] = "fp16"
+        given["precision"] = "fp16"
     if args.float_layers is not None:
-        roles = tuple(r.strip() for r in args.float_layers.split(",") if r.strip())
-        values["float_layers_ladder"] = (roles,)
-    cfg = ExportConfig(**values).validate()
+        given["float_layers_ladder"] = (tuple(r.strip() for r in args.float_layers.split(",") if r.strip()),)
+    cfg = build(ExportConfig, given, args.config, renames=_RENAMES, what="export settings")
+    if args.dynamic and cfg.imgsz is not None:  # --dynamic over a config file's fixed size
+        import dataclasses
 
-    if cfg.precision != "int8":
-        used = [flag for dest, flag in _INT8_ONLY.items() if getattr(args, dest) is not None]
-        if used:
-            raise JitterEdgeError(f"{', '.join(used)} only apply with --int8")
-    if cfg.format != "engine":
-        used = [flag for dest, flag in _ENGINE_ONLY.items() if getattr(args, dest) is not None]
-        if used:
-            raise JitterEdgeError(f"{', '.join(used)} only apply to --format engine, not {cfg.format}")
+        cfg = dataclasses.replace(cfg, imgsz=None).validate()
     return cfg
 
 

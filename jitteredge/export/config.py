@@ -6,6 +6,7 @@ precisions, and ``validate`` rejects a combination a format cannot honour with o
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +23,11 @@ CALIB_METHODS = ("minmax", "entropy", "percentile")
 TRT_TYPING = ("auto", "strong", "weak")
 # Layers that INT8 export may keep in float, by role (see quantize.resolve_float_layers).
 FLOAT_LAYER_ROLES = ("first", "head", "upsampler")
+# Fields (and their flags) that only some runs use: ExportConfig.validate refuses them elsewhere.
+INT8_ONLY = {"calib_dir": "--calib", "calib_samples": "--calib-samples", "calib_method": "--calib-method",
+             "max_epe_loss": "--max-epe-loss", "float_layers_ladder": "--float-layers",
+             "activation_type": "--int8-activations"}
+ENGINE_ONLY = {"trt_typing": "--trt-typing", "trt_workspace_mib": "--workspace"}
 
 
 @dataclass
@@ -80,8 +86,14 @@ class ExportConfig:
         """(H, W) for calibration, the numeric check and the gate."""
         return tuple(self.imgsz) if self.imgsz else tuple(self.check_hw)
 
-    def validate(self) -> "ExportConfig":
-        """Normalise aliases and refuse impossible combinations; returns a checked copy."""
+    def validate(self, given: Collection[str] = ()) -> "ExportConfig":
+        """Normalise aliases and refuse impossible combinations; returns a checked copy.
+
+        Args:
+            given: the fields set on the command line (jitteredge.configfile.build_config). A flag the
+                run cannot use is refused (--calib without --int8, --workspace without --format
+                engine); the same value from a config file is a default for the runs that use it.
+        """
         fmt = ALIASES.get(self.format.lower(), self.format.lower())
         if fmt not in FORMATS:
             raise JitterEdgeError(f"unknown format {self.format!r}; choose from {', '.join(FORMATS)} "
@@ -114,6 +126,14 @@ class ExportConfig:
             for role in ladder:
                 if not isinstance(role, str) or not role:
                     raise JitterEdgeError(f"float layer {role!r}: a role ({', '.join(FLOAT_LAYER_ROLES)}) or a node name")
+        if cfg.precision != "int8":
+            used = [flag for name, flag in INT8_ONLY.items() if name in given]
+            if used:
+                raise JitterEdgeError(f"{', '.join(used)} only apply with --int8")
+        if fmt != "engine":
+            used = [flag for name, flag in ENGINE_ONLY.items() if name in given]
+            if used:
+                raise JitterEdgeError(f"{', '.join(used)} only apply to --format engine, not {fmt}")
         return cfg
 
     def default_out(self, model_stem: str) -> Path:

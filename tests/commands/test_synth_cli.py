@@ -161,7 +161,7 @@ def test_default_mixture_with_config_file(tmp_path, capsys):
 
 
 def test_interrupted_run_leaves_no_half_sample_and_resumes(tmp_path, capsys, monkeypatch):
-    import jitteredge.synthesize as synthesize
+    import jitteredge.synth.synthesize as synthesize
 
     out_dir = tmp_path / "ds"
     args = ["procedural", "--out", str(out_dir), "--limit", "2", "--per-image", "2", *FAST]

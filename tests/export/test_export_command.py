@@ -153,3 +153,16 @@ def test_command_line_entry_point(checkpoint, tmp_path, small_config):
     bad = subprocess.run([sys.executable, "-m", "jitteredge", "export", str(tmp_path / "missing.pt")],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+def test_format_rules_live_in_export_config_validate():
+    """The library refuses what the command refuses: a flag the run cannot use, named by its flag."""
+    from jitteredge.errors import JitterEdgeError
+    from jitteredge.export import ExportConfig
+
+    with pytest.raises(JitterEdgeError, match="--calib-samples only apply with --int8"):
+        ExportConfig(calib_samples=8).validate(given={"calib_samples"})
+    with pytest.raises(JitterEdgeError, match="--workspace only apply to --format engine"):
+        ExportConfig(trt_workspace_mib=64).validate(given={"trt_workspace_mib"})
+    ExportConfig(calib_samples=8).validate()  # from a config file: a default for the runs that use it
+    ExportConfig(format="trt", trt_workspace_mib=64).validate(given={"trt_workspace_mib"})

@@ -53,6 +53,36 @@ class SynthConfig:
     sample: SampleConfig = SampleConfig()
     progress: bool = True  # tqdm bar on stderr
 
+    @staticmethod
+    def file_values(values: dict) -> dict:
+        """A config file may give SampleConfig fields at the top level (``size_px: 128``) as well as
+        under ``sample:``; they go to ``sample``."""
+        from dataclasses import fields
+
+        own = {f.name for f in fields(SynthConfig)}
+        sample_keys = {f.name for f in fields(SampleConfig)}
+        loose = {k: values.pop(k) for k in list(values) if k not in own and k in sample_keys}
+        if loose:
+            nested = values.get("sample") or {}
+            if not isinstance(nested, dict):
+                raise JitterEdgeError(f"sample: expected a mapping of SampleConfig fields, got {nested!r}")
+            values["sample"] = {**loose, **nested}
+        return values
+
+    def validate(self) -> "SynthConfig":
+        """Refuse values no run can use, with one line; returns self."""
+        if self.per_image < 1:
+            raise JitterEdgeError(f"--per-image must be at least 1, got {self.per_image}")
+        if self.limit is not None and self.limit < 1:
+            raise JitterEdgeError(f"--limit must be at least 1, got {self.limit}")
+        if self.workers < 1:
+            raise JitterEdgeError(f"--workers must be at least 1, got {self.workers}")
+        if self.sample.size_px < 16:
+            raise JitterEdgeError(f"--size {self.sample.size_px}: must be at least 16 px")
+        if self.sample.downsample < 1:
+            raise JitterEdgeError(f"--downsample {self.sample.downsample}: must be at least 1")
+        return self
+
 
 @dataclass
 class SynthSummary:
@@ -192,12 +222,7 @@ def synthesize(cfg: SynthConfig) -> SynthSummary:
     Raises:
         JitterEdgeError: missing or empty source, unwritable or mismatched output folder.
     """
-    if cfg.per_image < 1:
-        raise JitterEdgeError(f"--per-image must be at least 1, got {cfg.per_image}")
-    if cfg.limit is not None and cfg.limit < 1:
-        raise JitterEdgeError(f"--limit must be at least 1, got {cfg.limit}")
-    if cfg.workers < 1:
-        raise JitterEdgeError(f"--workers must be at least 1, got {cfg.workers}")
+    cfg.validate()
     start = time.perf_counter()
     source = _open(cfg)
     out = _prepare_out_dir(cfg)
