@@ -35,11 +35,20 @@ def false_shake_penalty(code: torch.Tensor, target: torch.Tensor, cfg: LossConfi
     Returns:
         scalar tensor; 0 when no pixel of the batch has a zero field.
     """
-    zero = target.norm(dim=1) < cfg.zero_eps_px / CODE_SCALE_PX  # (N, H, W)
-    if not bool(zero.any()):
+    # Masked sums, not boolean indexing, and plain elementwise lengths, not Tensor.norm: on the CPU the
+    # indexed gather/scatter and norm's backward were slow paths that took longer than the network.
+    zero = (_squared_length(target) < (cfg.zero_eps_px / CODE_SCALE_PX) ** 2).to(code.dtype)  # (N, H, W)
+    count = zero.sum()
+    if not bool(count > 0):
         return code.sum() * 0.0  # keeps the graph (DDP wants every output used)
-    excess = F.relu(code.norm(dim=1) - cfg.margin_px / CODE_SCALE_PX)
-    return (excess[zero] ** 2).mean()
+    length = torch.sqrt(_squared_length(code) + 1e-12)  # the epsilon keeps the gradient finite at 0
+    excess = F.relu(length - cfg.margin_px / CODE_SCALE_PX)
+    return (excess * excess * zero).sum() / count
+
+
+def _squared_length(code: torch.Tensor) -> torch.Tensor:
+    """(N, 2, H, W) -> (N, H, W) squared length of each pixel's code."""
+    return code[:, 0] * code[:, 0] + code[:, 1] * code[:, 1]
 
 
 def regression_loss(code: torch.Tensor, target: torch.Tensor, cfg: LossConfig) -> tuple[torch.Tensor, dict]:
@@ -48,8 +57,8 @@ def regression_loss(code: torch.Tensor, target: torch.Tensor, cfg: LossConfig) -
     Returns:
         (scalar loss, dict of float parts for the log).
     """
-    code = code.float()
-    squared = ((code - target) ** 2).sum(dim=1).mean()
+    code = code.float().contiguous()  # the target's layout: elementwise work on matching strides
+    squared = _squared_length(code - target).mean()
     penalty = false_shake_penalty(code, target, cfg)
     loss = squared + cfg.zero_weight * penalty
     return loss, {"squared": float(squared.detach()), "false_shake": float(penalty.detach())}
