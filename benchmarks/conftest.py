@@ -56,9 +56,10 @@ def edge_checkpoint(tmp_path_factory) -> Path:
     """The shipped default weights when installed, else a random-init edge model (speed is the same)."""
     pytest.importorskip("torch")
     try:
-        from jitteredge.infer import resolve_model_path
+        from jitteredge.runners import MODEL_SUFFIXES
+        from jitteredge.weights import resolve_model
 
-        return resolve_model_path("default")
+        return resolve_model("default", MODEL_SUFFIXES)
     except Exception:  # no shipped weights in this checkout
         import torch
 

@@ -20,7 +20,7 @@ THREADS = 1
 
 
 def _runner(path):
-    from jitteredge.infer import open_runner
+    from jitteredge.runners import open_runner
 
     return open_runner(path, threads=THREADS)
 

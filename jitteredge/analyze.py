@@ -21,8 +21,8 @@ import numpy as np
 
 from jitteredge.errors import JitterEdgeError, first_line
 from jitteredge.fileio import atomic_path, ensure_writable_dir, list_images, read_rgb, save_npy_atomic, write_image_atomic
-from jitteredge.infer import DEFAULT_MODEL, Prediction, open_runner, predict_field
-from jitteredge.runners import Runner
+from jitteredge.infer import Prediction, predict_field
+from jitteredge.runners import DEFAULT_MODEL, Runner, open_runner
 from jitteredge.verdict import Verdict
 
 COLOUR_FULL_WORKING_PX = 10.0  # blur (working pixels) drawn at full colour in the picture

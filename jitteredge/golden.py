@@ -29,6 +29,7 @@ from jitteredge.evidence import EVIDENCE_MIN_STD, EVIDENCE_RADIUS, blur_evidence
 from jitteredge.fieldcode import CODE_SCALE_PX, decode_field, encode_field
 from jitteredge.fileio import write_bytes_atomic
 from jitteredge.preprocess import WorkingSize, normalize, plan_working_size
+from jitteredge.infer import fit_long_side  # the one rule, shared with predict_field
 from jitteredge.verdict import judge_field
 
 FORMAT = "jitteredge-golden"
@@ -68,14 +69,6 @@ def resize_area_exact(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     num = np.tensordot(rows, wx, axes=(1, 1)).transpose(0, 2, 1)  # (height, width, C)
     den = in_h * in_w
     return ((2 * num + den) // (2 * den)).astype(np.uint8)
-
-
-def fit_long_side(height: int, width: int, long_side: int, fixed_hw: tuple[int, int] | None) -> int:
-    """Shrink ``long_side`` until the working size fits a static-shape model (as jitteredge.infer does)."""
-    if fixed_hw is None:
-        return long_side
-    scale = min(1.0, fixed_hw[0] / height, fixed_hw[1] / width)
-    return max(1, min(long_side, int(max(height, width) * scale)))
 
 
 def prepare_exact(rgba: np.ndarray, long_side: int,

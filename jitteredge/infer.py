@@ -1,7 +1,7 @@
 """Open a model by name or path, and run it on one photo.
 
-``open_runner`` picks the backend from the file suffix (.pt -> PyTorch, .onnx/.ort -> ONNX Runtime,
-.engine/.plan -> TensorRT) and returns a runner (jitteredge.runners.Runner, a context manager).
+``open_runner`` (jitteredge.runners, re-exported here) picks the backend from the file suffix (.pt ->
+PyTorch, .onnx/.ort -> ONNX Runtime, .engine/.plan -> TensorRT) and returns a runner (a context manager).
 ``predict_field`` takes a photo of any size to its jitter field: reduce to the working size
 (never enlarge), pad, run, crop, map back to input pixels.
 """
@@ -11,69 +11,15 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from jitteredge.errors import JitterEdgeError
 from jitteredge.evidence import blur_evidence
 from jitteredge.fieldcode import decode_field
 from jitteredge.preprocess import WorkingSize, code_to_input_field, prepare
-from jitteredge.runners import Runner
+from jitteredge.runners import DEFAULT_MODEL, MODEL_SUFFIXES, Runner, open_runner  # noqa: F401 (re-exported)
 from jitteredge.verdict import Verdict, judge_field
 
-TORCH_SUFFIXES = (".pt", ".pth")
-ONNX_SUFFIXES = (".onnx", ".ort")
-TENSORRT_SUFFIXES = (".engine", ".plan")
-MODEL_SUFFIXES = TORCH_SUFFIXES + ONNX_SUFFIXES + TENSORRT_SUFFIXES
-DEFAULT_MODEL = "default"  # registry name of the shipped weights (jitteredge.weights)
-
-
-def resolve_model_path(model: str | os.PathLike) -> Path:
-    """A registry name ("default") or a path -> an existing model file.
-
-    Raises:
-        JitterEdgeError: unknown name, missing file, or a suffix no backend reads.
-    """
-    text = os.fspath(model)
-    path = Path(text)
-    looks_like_path = path.suffix.lower() in MODEL_SUFFIXES or path.exists() or "/" in text or os.sep in text
-    if not looks_like_path:
-        from jitteredge.weights import resolve_model
-
-        path = resolve_model(text)  # a registered name, or JitterEdgeError naming the registered ones
-    if not path.exists():
-        raise JitterEdgeError(f"{path}: no such model file")
-    if path.is_dir():
-        raise JitterEdgeError(f"{path}: is a folder, not a model file")
-    if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise JitterEdgeError(f"{path}: unknown model type '{path.suffix}' (expected one of {', '.join(MODEL_SUFFIXES)})")
-    return path
-
-
-def open_runner(model: str | os.PathLike = DEFAULT_MODEL, threads: int | None = None, device: str = "cpu") -> Runner:
-    """A runner for ``model``; use it as ``with open_runner(...) as runner:``.
-
-    Args:
-        model: registry name ("default") or path to .pt / .onnx / .ort / .engine / .plan.
-        threads: CPU threads for inference (None: the backend's default).
-        device: "cpu" or "cuda" (TensorRT always runs on CUDA).
-    """
-    path = resolve_model_path(model)
-    suffix = path.suffix.lower()
-    if suffix in TORCH_SUFFIXES:
-        from jitteredge.runners.torch_runner import TorchRunner
-
-        return TorchRunner(path, threads=threads, device=device)
-    if suffix in ONNX_SUFFIXES:
-        from jitteredge.runners.onnx_runner import OnnxRunner
-
-        return OnnxRunner(path, threads=threads, device=device)
-    try:
-        from jitteredge.runners.tensorrt_runner import TensorRTRunner
-    except ImportError as exc:
-        raise JitterEdgeError(f"{path}: this install has no TensorRT runner ({exc})") from None
-    return TensorRTRunner(path, threads=threads, device=device)  # runs on CUDA whatever ``device`` says
 
 
 @dataclass
@@ -105,8 +51,9 @@ class Prediction:
         return code_to_input_field(self.code, self.size, hw, self.code_scale_px)
 
 
-def _fit_long_side(height: int, width: int, long_side: int, fixed_hw: tuple[int, int] | None) -> int:
-    """Shrink ``long_side`` until the working size fits a static-shape model's input."""
+def fit_long_side(height: int, width: int, long_side: int, fixed_hw: tuple[int, int] | None) -> int:
+    """Shrink ``long_side`` until the working size fits a static-shape model's input (also what the
+    Android demo does: jitteredge.golden.prepare_exact)."""
     if fixed_hw is None:
         return long_side
     scale = min(1.0, fixed_hw[0] / height, fixed_hw[1] / width)
@@ -123,7 +70,7 @@ def predict_field(runner: Runner, rgb: np.ndarray, long_side: int | None = None)
             Photos already smaller are analysed at their own size, never enlarged.
     """
     height, width = rgb.shape[:2]
-    long_side = _fit_long_side(height, width, int(long_side or runner.working_long_side), runner.fixed_hw)
+    long_side = fit_long_side(height, width, int(long_side or runner.working_long_side), runner.fixed_hw)
     x, size, working_rgb = prepare(rgb, long_side)
     if runner.fixed_hw is not None and tuple(x.shape[2:]) != tuple(runner.fixed_hw):
         # Static-shape export: pad on to its size; the padding is cropped off below.

@@ -12,7 +12,7 @@ import pytest
 from jitteredge.analyze import AnalyzeConfig, analyze_image, iter_analyze
 from jitteredge.baselines import CepstrumConfig, estimate_field
 from jitteredge.errors import JitterEdgeError
-from jitteredge.infer import open_runner
+from jitteredge.runners import open_runner
 from jitteredge.verdict import Verdict
 from jitteredge.viz import color_wheel, draw_jitter
 

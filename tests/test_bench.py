@@ -372,7 +372,7 @@ def test_ondevice_runs_without_torch_and_agrees_with_bench(tiny, tmp_path):
     rows = json.loads(out.read_text())
     assert len(rows) == 1 and rows[0]["status"] == RAN and rows[0]["backend"] == "onnx-fp32"
 
-    from jitteredge.infer import open_runner
+    from jitteredge.runners import open_runner
 
     with open_runner(tiny.onnx, threads=1) as runner:
         want = bench.accuracy(runner.predict, bench.load_valset(tiny.valset), batch=2)

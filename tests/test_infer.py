@@ -11,7 +11,9 @@ import torch
 
 from jitteredge.errors import JitterEdgeError
 from jitteredge.fieldcode import CODE_SCALE_PX
-from jitteredge.infer import open_runner, predict_field, resolve_model_path
+from jitteredge.infer import predict_field
+from jitteredge.runners import MODEL_SUFFIXES, open_runner
+from jitteredge.weights import resolve_model
 from jitteredge.model import build_model
 from jitteredge.preprocess import DEFAULT_LONG_SIDE, normalize
 
@@ -126,7 +128,7 @@ def test_missing_and_unknown_models(tmp_path):
     with pytest.raises(JitterEdgeError, match="unknown model type"):
         open_runner(tmp_path / "model.h5")
     with pytest.raises(JitterEdgeError, match="no-such-registered-name"):
-        resolve_model_path("no-such-registered-name")
+        resolve_model("no-such-registered-name", MODEL_SUFFIXES)
 
 
 def test_small_photo_is_never_enlarged(artifacts):
@@ -162,7 +164,7 @@ def test_verdict_counts_only_where_the_working_photo_shows_contrast(artifacts):
 
 def test_default_model_opens():
     try:
-        path = resolve_model_path("default")
+        path = resolve_model("default", MODEL_SUFFIXES)
     except JitterEdgeError as exc:
         pytest.skip(f"no shipped weights: {exc}")
     with open_runner(path) as runner:

@@ -1,3 +1,4 @@
+import re
 import json
 import math
 
@@ -48,3 +49,27 @@ def test_release_strips_resume_state_and_writes_a_card(tmp_path):
     assert next(iter(shipped["model"].values())).dtype == torch.float16
     card = json.loads((tmp_path / "ship" / "m.json").read_text())  # strict JSON: NaN became null
     assert card["step"] == 3 and card["metrics"]["sharp/rel_epe"] is None and card["command"] == "jitteredge train"
+
+
+def test_one_resolver_for_every_verb(tmp_path):
+    """analyze/eval (open_runner), bench and export reach a model file through weights.resolve_model:
+    the same words for the same problem, whichever verb meets it."""
+    from jitteredge.bench import BenchConfig
+    from jitteredge.bench.runner import Bench
+    from jitteredge.export import ExportConfig, run_export
+    from jitteredge.runners import open_runner
+
+    foreign = tmp_path / "model.h5"
+    foreign.write_bytes(b"x")
+    calls = {"open_runner": lambda m: open_runner(m),
+             "export": lambda m: run_export(ExportConfig(model=str(m), progress=False)),
+             "bench": lambda m: Bench(BenchConfig(model=str(m))).resolve_model()}
+    for what, model, words in ((foreign, foreign, "unknown model type '.h5'"), ("absent", tmp_path / "absent.pt",
+                                                                             "no such model file (registered names"),
+                               ("folder", tmp_path, "is a folder, not a model file")):
+        for verb, call in calls.items():
+            with pytest.raises(JitterEdgeError, match=re.escape(words)):
+                call(model)
+    with pytest.raises(JitterEdgeError, match="unknown model type"):
+        resolve_model(foreign, (".pt",))
+    assert resolve_model(foreign) == foreign  # no suffix rule asked for: any file

@@ -53,11 +53,12 @@ class Bench:
     def resolve_model(self) -> Path | None:
         """The checkpoint; None (torch rows then unavailable) when it cannot be found but the user
         gave artifacts to measure instead."""
-        from jitteredge.infer import resolve_model_path
+        from jitteredge.runners import MODEL_SUFFIXES
+        from jitteredge.weights import resolve_model
 
         cfg = self.cfg
         try:
-            return resolve_model_path(cfg.model)
+            return resolve_model(cfg.model, MODEL_SUFFIXES)
         except JitterEdgeError as exc:
             if not any((cfg.onnx, cfg.int8, cfg.ort, cfg.engine)):
                 raise
@@ -177,7 +178,7 @@ class Bench:
             model = TorchDeviceModel(module, plan.precision, "cuda", use_graph=self.cfg.cuda_graphs)
             self._closers.append(lambda: model.graphs.clear())
             return model
-        from jitteredge.infer import open_runner
+        from jitteredge.runners import open_runner
 
         runner = open_runner(artifact, threads=threads, device=plan.device)
         runner.activate()

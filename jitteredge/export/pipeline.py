@@ -22,8 +22,10 @@ from jitteredge.errors import JitterEdgeError
 from jitteredge.export import onnx_export, quantize, tensorrt_build
 from jitteredge.export.config import ExportConfig, ExportResult
 from jitteredge.fileio import atomic_path, ensure_writable_dir
+from jitteredge.weights import resolve_model
 
 ENGINE_SUFFIXES = (".engine", ".plan")
+SOURCE_SUFFIXES = (".pt", ".pth", ".onnx")  # what an export starts from: a checkpoint or a jitteredge ONNX
 ENGINE_ONNX_SUFFIX = ".trt.onnx"  # the ONNX an engine is built from (m.int8.trt.onnx beside m.int8.engine)
 BUILD_SCRIPT = "build_engine.py"  # tensorrt_build.py as a standalone script, written beside the engine recipe
 INT8_ORT_TOLERANCE_PX = 0.25  # .ort (ARM-fused INT8 kernels) vs .onnx (x86 kernels): rounding differs
@@ -42,7 +44,7 @@ def run_export(cfg: ExportConfig) -> ExportResult:
     """
     cfg = cfg.validate()
     started = time.perf_counter()
-    source = _resolve_source(cfg.model)
+    source = resolve_model(cfg.model, SOURCE_SUFFIXES)
     out = Path(cfg.out) if cfg.out else cfg.default_out(source.stem.split(".")[0] if source.suffix == ".onnx" else source.stem)
     _check_out(out, cfg)
     report: dict = {"source": str(source)}
@@ -84,23 +86,6 @@ class _Written(list):
 
 
 # -- inputs --------------------------------------------------------------------------------------
-def _resolve_source(model: str) -> Path:
-    path = Path(model).expanduser()
-    if path.suffix.lower() in (".onnx", ".pt", ".pth") or path.exists() or os.sep in model:
-        if not path.exists():
-            raise JitterEdgeError(f"{path}: no such model file")
-        if path.is_dir():
-            raise JitterEdgeError(f"{path}: is a folder, not a model file")
-        if path.suffix.lower() not in (".onnx", ".pt", ".pth"):
-            raise JitterEdgeError(f"{path}: export reads a .pt checkpoint or a jitteredge .onnx, not '{path.suffix}'")
-        return path
-    try:
-        from jitteredge.weights import resolve_model
-    except ImportError:
-        raise JitterEdgeError(f"model {model!r}: this install has no model registry; give a .pt checkpoint") from None
-    return Path(resolve_model(model))
-
-
 def _load_checkpoint(path: Path):
     from jitteredge.checkpoint import load_checkpoint
 

@@ -7,19 +7,28 @@ and ``bench`` talk to every artifact through this interface only, so a .pt check
 model and a TensorRT engine are checked by the same code.
 
 Backends: torch_runner.TorchRunner (.pt), onnx_runner.OnnxRunner (.onnx, .ort),
-tensorrt_runner.TensorRTRunner (.engine, .plan). Open one by name or path with
-jitteredge.infer.open_runner.
+tensorrt_runner.TensorRTRunner (.engine, .plan). Open one by name or path with ``open_runner``
+(here; jitteredge.infer re-exports it): the file suffix picks the backend.
 """
 
 from __future__ import annotations
 
 import abc
+import os
 from typing import Any
 
 import numpy as np
 
+from jitteredge.errors import JitterEdgeError
 from jitteredge.fieldcode import CODE_SCALE_PX
 from jitteredge.preprocess import DEFAULT_LONG_SIDE
+
+# file suffix -> backend
+TORCH_SUFFIXES = (".pt", ".pth")
+ONNX_SUFFIXES = (".onnx", ".ort")
+TENSORRT_SUFFIXES = (".engine", ".plan")
+MODEL_SUFFIXES = TORCH_SUFFIXES + ONNX_SUFFIXES + TENSORRT_SUFFIXES
+DEFAULT_MODEL = "default"  # registry name of the shipped weights (jitteredge.weights)
 
 
 class Runner(abc.ABC):
@@ -107,4 +116,33 @@ class Runner(abc.ABC):
         return f"<{type(self).__name__} {self.name} {self.precision}>"
 
 
-__all__ = ["Runner"]
+def open_runner(model: str | os.PathLike = DEFAULT_MODEL, threads: int | None = None, device: str = "cpu") -> Runner:
+    """A runner for ``model``; use it as ``with open_runner(...) as runner:``.
+
+    Args:
+        model: registry name ("default") or path to .pt / .onnx / .ort / .engine / .plan
+            (jitteredge.weights.resolve_model).
+        threads: CPU threads for inference (None: the backend's default).
+        device: "cpu" or "cuda" (TensorRT always runs on CUDA).
+    """
+    from jitteredge.weights import resolve_model
+
+    path = resolve_model(model, MODEL_SUFFIXES)
+    suffix = path.suffix.lower()
+    if suffix in TORCH_SUFFIXES:
+        from jitteredge.runners.torch_runner import TorchRunner
+
+        return TorchRunner(path, threads=threads, device=device)
+    if suffix in ONNX_SUFFIXES:
+        from jitteredge.runners.onnx_runner import OnnxRunner
+
+        return OnnxRunner(path, threads=threads, device=device)
+    try:
+        from jitteredge.runners.tensorrt_runner import TensorRTRunner
+    except ImportError as exc:
+        raise JitterEdgeError(f"{path}: this install has no TensorRT runner ({exc})") from None
+    return TensorRTRunner(path, threads=threads, device=device)  # runs on CUDA whatever ``device`` says
+
+
+__all__ = ["DEFAULT_MODEL", "MODEL_SUFFIXES", "ONNX_SUFFIXES", "TENSORRT_SUFFIXES", "TORCH_SUFFIXES", "Runner",
+           "open_runner"]

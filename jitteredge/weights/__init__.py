@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from jitteredge.errors import JitterEdgeError
@@ -21,26 +22,34 @@ REGISTRY: dict[str, str] = {
 }
 
 
-def resolve_model(name_or_path: str | os.PathLike = "default") -> Path:
-    """A registered name ("default", "edge-default") or a path -> existing file Path.
+def resolve_model(name_or_path: str | os.PathLike = "default", suffixes: Iterable[str] | None = None) -> Path:
+    """The one way from a model name or path to a model file (analyze, eval, bench, export, train).
+
+    Args:
+        name_or_path: a registered name ("default", "edge-default") or a path.
+        suffixes: the file types the caller reads (e.g. jitteredge.runners.MODEL_SUFFIXES); None: any.
 
     Raises:
-        JitterEdgeError: unknown name that is not a file either, or a registered file that is missing
-            (e.g. an install without the shipped weights).
+        JitterEdgeError: unknown name that is not a file either, a folder, a suffix the caller does not
+            read, or a registered file that is missing (e.g. an install without the shipped weights).
     """
-    text = str(name_or_path)
+    text = os.fspath(name_or_path)
     if text in REGISTRY:
         path = WEIGHTS_DIR / REGISTRY[text]
         if not path.is_file():
             raise JitterEdgeError(f"{path}: shipped model {text!r} is missing from this install; "
                                   "train one with `jitteredge train` and pass its path")
-        return path
-    path = Path(text).expanduser()
-    if not path.exists():
-        names = ", ".join(sorted(REGISTRY))
-        raise JitterEdgeError(f"{path}: no such model file (registered names: {names})")
-    if path.is_dir():
-        raise JitterEdgeError(f"{path}: is a folder, not a model file")
+    else:
+        path = Path(text).expanduser()
+        if not path.exists():
+            names = ", ".join(sorted(REGISTRY))
+            raise JitterEdgeError(f"{path}: no such model file (registered names: {names})")
+        if path.is_dir():
+            raise JitterEdgeError(f"{path}: is a folder, not a model file")
+    if suffixes is not None:
+        allowed = tuple(suffixes)
+        if path.suffix.lower() not in allowed:
+            raise JitterEdgeError(f"{path}: unknown model type '{path.suffix}' here (expected one of {', '.join(allowed)})")
     return path
 
 
