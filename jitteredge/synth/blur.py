@@ -49,7 +49,7 @@ from jitteredge.synth.lanes import FIX_ONE, cell_sum, column_sum, kink_sum
 __all__ = ["apply_field", "reflect_pad_px", "MAX_BLUR_FACTOR"]
 
 # Fast-math without nnan/ninf (as STUMPY does) so NaN checks stay valid in any caller.
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+from jitteredge.synth.jit import FASTMATH as _FASTMATH  # noqa: E402 (the one set of Numba flags)
 _LANES = 3  # channels per kernel pass: RGB in one pass, more channels in groups of three
 # Longest field component accepted, as a multiple of the longer image side (plus 64 px): longer blurs
 # would only average the periodic reflection of the image, and the padded copy would grow quadratically.

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - numba is a dependency
     def njit(*args, **kwargs):
         return (lambda f: f) if not args or not callable(args[0]) else args[0]
 
-_JIT = dict(fastmath={"contract", "arcp", "reassoc", "nsz", "afn"}, cache=True, nogil=True)
+from jitteredge.synth.jit import SERIAL_KERNEL as _JIT  # noqa: E402 (the one set of Numba flags)
 
 _DECODE_LEVELS = 256  # uint8 input
 _ENCODE_LEVELS = 65536  # entries of the encoding table, indexed by sqrt(x): the square root spends the

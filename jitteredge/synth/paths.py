@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - numba is a dependency
 
 # Serial kernels: a sample is small, and samples are made in parallel processes (DataLoader workers,
 # ``jitteredge synth --workers``), where a threaded kernel would only oversubscribe the cores.
-_JIT = dict(fastmath={"contract", "arcp", "reassoc", "nsz", "afn"}, cache=True, nogil=True)
+from jitteredge.synth.jit import SERIAL_KERNEL as _JIT  # noqa: E402 (the one set of Numba flags)
 
 STATE_NAMES = ("t_tx", "t_ty", "t_tz", "omega")  # camera state per time step
 
