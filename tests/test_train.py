@@ -237,3 +237,20 @@ def test_cpu_precision_follows_the_amp_setting():
     assert _amp_dtype(TrainConfig(amp="auto"), cpu) is (torch.bfloat16 if native else None)
     with pytest.raises(JitterEdgeError, match="fp16 needs CUDA"):
         _amp_dtype(TrainConfig(amp="fp16"), cpu)
+
+
+def test_ema_weights_are_validated_saved_as_best_and_resumed(tmp_path):
+    base = dict(TINY, steps=4, val_every=4, ckpt_every=2, ema_decay=0.5)
+    result = train(TrainConfig(out_dir=str(tmp_path / "a"), **base))
+    last, best = read_payload(result.last), read_payload(tmp_path / "a" / "best.pt")
+    assert best["step"] == 4 and "optimizer" not in best
+    ema = {k[len("module."):]: v for k, v in last["ema"].items() if k.startswith("module.")}
+    for k, v in best["model"].items():  # best.pt holds the average, not the last step's weights
+        assert torch.equal(v, ema[k]), k
+    assert any(not torch.equal(last["model"][k], ema[k]) for k in ema if "running_" not in k)
+    # an interrupted run resumes its average too: the same result as the run without interruption
+    train(TrainConfig(out_dir=str(tmp_path / "b"), **{**base, "steps": 2, "val_every": 2}))
+    resumed = train(TrainConfig(out_dir=str(tmp_path / "b"), resume=True, **base))
+    again = read_payload(resumed.last)["ema"]
+    for k, v in last["ema"].items():
+        assert torch.allclose(v.float(), again[k].float(), atol=1e-5), k

@@ -49,6 +49,8 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("optimisation")
     g.add_argument("--batch", type=int, help=f"samples per step (per GPU) (default {d.batch_size})")
     g.add_argument("--lr", type=float, help=f"peak Adam learning rate (default {d.lr})")
+    g.add_argument("--ema-decay", type=float,
+                   help=f"moving average of the weights that is validated and saved as best.pt, 0 = off (default {d.ema_decay})")
     g.add_argument("--zero-weight", type=float, help=f"false-shake penalty weight, 0 = plain squared loss (default {d.zero_weight})")
     g = parser.add_argument_group("validation")
     g.add_argument("--val-every", type=int, help=f"steps between validations (default {d.val_every})")

@@ -22,7 +22,8 @@ _FRACTIONS = ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_frac
 # Settings a resumed run may change (with a warning): how long it goes on, how often it validates and
 # saves, on which machine, and what it reports. Every other setting defines the run.
 RESUME_MAY_CHANGE = ("steps", "max_minutes", "val_every", "ckpt_every", "log_every", "device", "workers", "threads",
-                     "amp", "channels_last", "progress", "val_real", "val_real_long_side", "init_weights")
+                     "amp", "channels_last", "progress", "val_real", "val_real_long_side", "init_weights",
+                     "ema_decay")
 _NOT_SETTINGS = ("out_dir", "resume")  # where the run is and whether to continue it: never compared
 
 
@@ -59,6 +60,8 @@ class TrainConfig:
     zero_weight: float = 4.0  # false-shake penalty weight (jitteredge.losses); 0 = plain claim-5 loss
     margin_px: float = 1.0  # predicted blur tolerated on zero-field pixels before the penalty starts (px)
     grad_clip: float = 5.0  # max gradient norm (0 = off)
+    ema_decay: float = 0.999  # exponential moving average of the weights (BatchNorm statistics too), what
+    #                           validation scores and best.pt holds: one step's noise averaged out; 0 = off
     # --- validation and logging ---
     val_every: int = 250  # steps between validations (and best.pt updates)
     val_per_group: int = 16  # validation samples per group (strong, mild, sharp, defocus)
@@ -107,6 +110,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "reuse", "val_every", "ckpt_every", "log_every", "val_per_group"):
             if getattr(self, name) < 1:
                 raise JitterEdgeError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise JitterEdgeError(f"ema-decay must be in [0, 1), got {self.ema_decay}")
         if not self.lr > 0:
             raise JitterEdgeError(f"lr must be positive, got {self.lr}")
         for name in _FRACTIONS:

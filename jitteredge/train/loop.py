@@ -256,6 +256,18 @@ def train(cfg: TrainConfig) -> TrainResult:
             best = tuple(float(v) for v in saved_key)
         prior_wall_s = float(payload.get("metrics", {}).get("train_wall_s", 0.0))
 
+    # The averaged weights: validated, saved as best.pt and shipped (last.pt keeps both, to resume)
+    ema = None
+    if cfg.ema_decay > 0:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+        if payload is not None and "ema" in payload:
+            ema.load_state_dict(payload["ema"])
+        else:
+            ema.update_parameters(net)  # starts as a copy of the weights
+    scored = ema.module if ema is not None else net
+
     if world > 1:
         ddp_ids = [device.index] if device.type == "cuda" else None
         model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ddp_ids)
@@ -295,7 +307,8 @@ def train(cfg: TrainConfig) -> TrainResult:
                 "epochs": synthesised / n_photos, "train_wall_s": round(wall(), 1)}
 
     def checkpoint(step: int, path: Path, val: dict) -> None:
-        payload = make_payload(net, cfg.to_dict(), step, {**val, **run_stats(step)},
+        extra = {"ema": {k: v.detach().cpu() for k, v in ema.state_dict().items()}} if ema is not None else {}
+        payload = make_payload(net, cfg.to_dict(), step, {**val, **run_stats(step)}, **extra,
                                optimizer=optimizer.state_dict(), scaler=scaler.state_dict(),
                                rng={"torch": torch.get_rng_state(),
                                     **({"cuda": torch.cuda.get_rng_state_all()} if device.type == "cuda" else {})},
@@ -306,7 +319,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     def validate(step: int) -> None:
         nonlocal metrics, best, best_metrics
         # fp32, as jitteredge eval runs a checkpoint: the two print the same figures
-        with ModuleRunner(net, device, None, cfg.channels_last) as runner:
+        with ModuleRunner(scored, device, None, cfg.channels_last) as runner:
             metrics = validation(runner)
         stats = run_stats(step)
         log.write({"step": step, "samples": stats["samples_seen"], "epochs": stats["epochs"],
@@ -314,7 +327,9 @@ def train(cfg: TrainConfig) -> TrainResult:
         key = best_key(metrics, real)
         if all(math.isfinite(k) for k in key) and (best is None or key < best):
             best, best_metrics = key, dict(metrics)
-            checkpoint(step, best_path, metrics)
+            # the weights that were scored: the average when there is one (resume reads last.pt only)
+            save_checkpoint(best_path, make_payload(scored, cfg.to_dict(), step, {**metrics, **run_stats(step)},
+                                                    best_key=list(best), best_score=best[-1]))
         bar.write(validation_line(step, metrics), file=sys.stderr)
 
     bar = tqdm(total=cfg.steps, initial=start_step, disable=not (main and cfg.progress), file=sys.stderr,
@@ -349,6 +364,8 @@ def train(cfg: TrainConfig) -> TrainResult:
                             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                         scaler.step(optimizer)
                         scaler.update()
+                        if ema is not None:
+                            ema.update_parameters(net)
                         loss = float(loss.detach())
                         step += 1
                         bar.update(1)

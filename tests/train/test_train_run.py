@@ -27,8 +27,8 @@ def test_training_validation_and_eval_print_the_same_epe(tmp_path):
     from jitteredge.evaluate import EvalConfig, evaluate
 
     result = train(TrainConfig(out_dir=str(tmp_path / "run"), steps=1, val_every=1, **TINY))
-    trained = read_payload(result.last)["metrics"]
-    report = evaluate(EvalConfig(model=str(result.last), source="procedural", split="val", n=2, seed=0, size_px=32,
+    trained = read_payload(result.best)["metrics"]  # best.pt: the weights validation scored (the average)
+    report = evaluate(EvalConfig(model=str(result.best), source="procedural", split="val", n=2, seed=0, size_px=32,
                                  groups=("strong", "mild", "sharp", "defocus"), out_dir=str(tmp_path / "ev")))
     for group in ("strong", "mild", "sharp", "defocus"):
         model = report["groups"][group]["model"]
