@@ -22,7 +22,17 @@ from jitteredge.fileio import atomic_path
 
 FORMAT = "jitteredge-checkpoint"
 VERSION = 1
-RESUME_KEYS = ("optimizer", "scaler", "rng", "best_score")  # dropped by strip_for_release
+RESUME_KEYS = ("optimizer", "scaler", "rng", "best_score", "ema")  # dropped by strip_for_release
+
+
+def inference_weights(payload: dict) -> dict:
+    """The weights to run: a training checkpoint's moving average (``ema``, what its validation metrics
+    were measured on) when it has one, else ``model``."""
+    ema = payload.get("ema")
+    if not ema:
+        return payload["model"]
+    prefix = "module."  # torch.optim.swa_utils.AveragedModel holds the averaged network under .module
+    return {k[len(prefix):]: v for k, v in ema.items() if k.startswith(prefix)}
 
 
 def make_payload(model, train_config: dict, step: int, metrics: dict, **extra) -> dict:
@@ -91,7 +101,7 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu"):
     try:
         config = ModelConfig.from_dict(payload["model_config"])
         model = build_model(config)
-        model.load_state_dict(payload["model"])
+        model.load_state_dict(inference_weights(payload))
     except (ValueError, TypeError, RuntimeError, KeyError) as exc:
         first = first_line(exc)
         raise JitterEdgeError(f"{path}: checkpoint does not fit its model config ({first[:160]})") from None
@@ -99,12 +109,14 @@ def load_checkpoint(path: str | os.PathLike, device: str = "cpu"):
 
 
 def strip_for_release(payload: dict, half: bool = False) -> dict:
-    """Drop the resume-only state (optimizer, RNG, scaler); optionally store float weights as fp16."""
+    """Drop the resume-only state (optimizer, RNG, scaler, the raw weights of an averaged run: the
+    average is what ships); optionally store float weights as fp16."""
     import torch
 
     out = {k: v for k, v in payload.items() if k not in RESUME_KEYS}
+    out["model"] = inference_weights(payload)
     if half:
-        out["model"] = {k: (v.half() if torch.is_floating_point(v) else v) for k, v in payload["model"].items()}
+        out["model"] = {k: (v.half() if torch.is_floating_point(v) else v) for k, v in out["model"].items()}
     return out
 
 

@@ -219,7 +219,9 @@ def test_init_weights_starts_from_a_model_with_a_fresh_schedule(tmp_path):
     tuned = train(TrainConfig(out_dir=str(tmp_path / "b"), steps=1, val_every=1, init_weights=str(first.last), lr=1e-9,
                               **{**TINY, "warmup_steps": 1}))
     assert tuned.step == 1  # a new run: its own step count, not the source's
-    wa, wb = _weights(first.last), _weights(tuned.last)
+    from jitteredge.checkpoint import inference_weights
+
+    wa, wb = inference_weights(read_payload(first.last)), _weights(tuned.last)  # it starts from the average
     for k in (k for k in wa if "running_" not in k and "num_batches" not in k):  # lr 1e-9: weights stay put
         assert torch.allclose(wa[k].float(), wb[k].float(), atol=1e-6), k
     with pytest.raises(JitterEdgeError, match="differs"):
@@ -254,3 +256,18 @@ def test_ema_weights_are_validated_saved_as_best_and_resumed(tmp_path):
     again = read_payload(resumed.last)["ema"]
     for k, v in last["ema"].items():
         assert torch.allclose(v.float(), again[k].float(), atol=1e-5), k
+
+
+def test_an_averaged_checkpoint_runs_and_ships_its_average(tmp_path):
+    from jitteredge.checkpoint import release
+
+    result = train(TrainConfig(out_dir=str(tmp_path / "a"), steps=2, val_every=2, ema_decay=0.5, **TINY))
+    payload = read_payload(result.last)
+    average = {k[len("module."):]: v for k, v in payload["ema"].items() if k.startswith("module.")}
+    model, _ = load_checkpoint(result.last)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, average[k]), k
+    shipped = read_payload(release(result.last, tmp_path / "ship.pt"))
+    assert "ema" not in shipped and "optimizer" not in shipped
+    for k, v in shipped["model"].items():
+        assert torch.equal(v, average[k]), k

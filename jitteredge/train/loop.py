@@ -85,14 +85,14 @@ def _model_config(cfg: TrainConfig):
 
 def _load_initial_weights(model, spec: str) -> None:
     """Load a model's weights (checkpoint path or registered name) into ``model``; shapes must match."""
-    from jitteredge.checkpoint import read_payload
+    from jitteredge.checkpoint import inference_weights, read_payload
     from jitteredge.weights import resolve_model
 
     payload = read_payload(resolve_model(spec))
     if payload["model_config"] != model.config.to_dict():
         raise JitterEdgeError(f"{spec}: its model ({payload['model_config'].get('preset')}) differs from this run's; "
                               "use the same --model/--head")
-    model.load_state_dict(payload["model"])
+    model.load_state_dict(inference_weights(payload))  # a run's average when it has one
 
 
 def compute_loss(net, output, target, cfg: TrainConfig):
