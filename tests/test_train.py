@@ -271,3 +271,21 @@ def test_an_averaged_checkpoint_runs_and_ships_its_average(tmp_path):
     assert "ema" not in shipped and "optimizer" not in shipped
     for k, v in shipped["model"].items():
         assert torch.equal(v, average[k]), k
+
+
+def test_the_loss_equals_the_shipped_runs_loss():
+    """benchmarks/test_train_throughput.py times the shipped run's loss code: it must be the same loss."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "throughput", Path(__file__).resolve().parents[1] / "benchmarks" / "test_train_throughput.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    code, target = torch.randn(3, 2, 16, 16), torch.randn(3, 2, 16, 16) * 0.1
+    target[0] = 0.0
+    target[1, :, :8] = 0.0
+    cfg = LossConfig(zero_weight=40.0)
+    new, old = regression_loss(code, target, cfg), bench._shipped_regression_loss(code, target, cfg)
+    assert float(new[0]) == pytest.approx(float(old[0]), rel=1e-5)
+    assert new[1]["false_shake"] == pytest.approx(old[1]["false_shake"], rel=1e-5)
