@@ -130,23 +130,35 @@ def coerce_sample_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     """SampleConfig keyword arguments from plain values (a config file, ``--sample KEY=VALUE``).
 
     Lists become tuples; ``trajectory`` may be a table of TrajectoryConfig fields, merged over its
-    defaults. Raises ValueError naming an unknown field.
+    defaults. Raises ValueError naming an unknown field, a value of the wrong type, or a share or
+    chance outside [0, 1].
     """
+    from jitteredge.configfile import check_types
+    from jitteredge.errors import JitterEdgeError
+
     known = {f.name for f in fields(SampleConfig)}
-    out: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if key not in known:
-            raise ValueError(f"unknown sample setting {key!r}; SampleConfig fields: {', '.join(sorted(known))}")
-        if key == "trajectory" and isinstance(value, dict):
-            traj_known = {f.name for f in fields(TrajectoryConfig)}
-            bad = sorted(set(value) - traj_known)
-            if bad:
-                raise ValueError(f"unknown trajectory setting(s) {', '.join(bad)}; "
-                                 f"TrajectoryConfig fields: {', '.join(sorted(traj_known))}")
-            value = TrajectoryConfig(**value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        out[key] = value
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown sample setting {unknown[0]!r}; SampleConfig fields: {', '.join(sorted(known))}")
+    trajectory = overrides.get("trajectory", {})
+    if not isinstance(trajectory, dict):
+        raise ValueError(f"sample setting trajectory: expected a table of TrajectoryConfig fields, got {trajectory!r}")
+    traj_known = {f.name for f in fields(TrajectoryConfig)}
+    bad = sorted(set(trajectory) - traj_known)
+    if bad:
+        raise ValueError(f"unknown trajectory setting(s) {', '.join(bad)}; "
+                         f"TrajectoryConfig fields: {', '.join(sorted(traj_known))}")
+    try:
+        check_types(SampleConfig, {k: v for k, v in overrides.items() if k != "trajectory"}, "sample setting")
+        check_types(TrajectoryConfig, trajectory, "trajectory setting")
+    except JitterEdgeError as exc:
+        raise ValueError(str(exc)) from None
+    for key, value in {**overrides, **trajectory}.items():
+        if key.endswith(("_fraction", "_prob")) and not 0.0 <= value <= 1.0:
+            raise ValueError(f"sample setting {key} must be in [0, 1], got {value!r}")
+    out = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items() if k != "trajectory"}
+    if "trajectory" in overrides:
+        out["trajectory"] = TrajectoryConfig(**trajectory)
     return out
 
 

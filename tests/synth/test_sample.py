@@ -232,3 +232,18 @@ def test_sample_overrides_from_plain_values():
         coerce_sample_overrides({"nope": 1})
     with pytest.raises(ValueError, match="trajectory setting"):
         coerce_sample_overrides({"trajectory": {"nope": 1}})
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"blur_scale": "abc"}, "blur_scale must be tuple"),
+    ({"blur_scale": [0, 1, 2]}, "blur_scale must be tuple"),
+    ({"low_light_fraction": 2}, "low_light_fraction must be in \\[0, 1\\]"),
+    ({"trajectory": {"jerk_prob": -0.1}}, "jerk_prob must be in \\[0, 1\\]"),
+    ({"trajectory": 3}, "expected a table"),
+    ({"jpeg": "yes"}, "jpeg must be bool"),
+])
+def test_sample_overrides_refuse_wrong_values_in_one_line(overrides, message):
+    from jitteredge.synth.sample import coerce_sample_overrides
+
+    with pytest.raises(ValueError, match=message):
+        coerce_sample_overrides(overrides)
