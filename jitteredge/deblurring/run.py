@@ -128,6 +128,8 @@ def run_batch(job: DeblurJob, items: list[str]) -> int:
         job.settings().validate()
     except ValueError as exc:
         raise JitterEdgeError(str(exc)) from None
+    if job.long_side is not None and job.long_side < 16:  # as analyze (AnalyzeConfig.validate)
+        raise JitterEdgeError(f"--long-side {job.long_side}: must be at least 16 px")
     inputs = _inputs(items)
     if job.field_path and len(inputs) != 1:
         raise JitterEdgeError(f"--field gives the field of one photo; {len(inputs)} photos were given")

@@ -71,3 +71,13 @@ def test_bad_settings_stop_before_any_work(tmp_path, capsys):
     cv2.imwrite(str(tmp_path / "p.png"), np.zeros((20, 20, 3), np.uint8))
     rc = cli.main(["deblur", str(tmp_path / "p.png"), "--strength", "0", "--out", str(tmp_path / "o")])
     assert rc == 2 and "strength" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("long_side", ["0", "-5", "15"])
+def test_too_small_long_side_is_refused(tmp_path, capsys, long_side):
+    cv2.imwrite(str(tmp_path / "p.png"), np.zeros((20, 20, 3), np.uint8))
+    out = tmp_path / "o"
+    rc = cli.main(["deblur", str(tmp_path / "p.png"), "--long-side", long_side, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--long-side" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # refused before any work
