@@ -102,14 +102,14 @@ def restore_all(t: Triple, runner, settings: DeblurSettings) -> dict[str, np.nda
 
 
 def _open_source(spec: str, seed: int):
-    from jitteredge.errors import JitterEdgeError
-    from jitteredge.synth.sources import open_source
+    """``spec`` through ``open_validation_source``: BSDS500 (``bsds500:<split>``, bare: test/) falls back to
+    the validation family of procedural photos (never training's); a missing folder is an error."""
+    from jitteredge.validation.synthetic import open_validation_source
 
-    try:
-        return open_source(spec, seed=seed), spec
-    except JitterEdgeError as exc:
-        print(f"jitteredge eval --deblur: {exc}; using procedural photos instead", file=sys.stderr)
-        return open_source("procedural", seed=seed), "procedural"
+    text = str(spec)
+    if text == "bsds500" or text.startswith("bsds500:"):
+        return open_validation_source("bsds500", text.partition(":")[2] or "test", seed)
+    return open_validation_source(text, seed=seed)
 
 
 def evaluate_deblur(cfg: DeblurEvalConfig) -> dict:
