@@ -8,15 +8,26 @@ from pathlib import Path
 from jitteredge.errors import JitterEdgeError, first_line
 
 
+def read_text_file(path: str | Path, kind: str) -> str:
+    """The text of a file the user wrote (a config file, a manifest), UTF-8 with or without a BOM.
+
+    Raises:
+        JitterEdgeError: one line naming the file (``kind``: "config", "manifest") when it is missing
+            or cannot be read as text.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise JitterEdgeError(f"{p}: no such {kind} file")
+    try:
+        return p.read_text(encoding="utf-8-sig")  # -sig: editors on Windows start files with a BOM
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JitterEdgeError(f"{p}: cannot read it as a text file ({type(exc).__name__})") from None
+
+
 def read_config_file(path: str | Path, what: str = "settings") -> dict:
     """Read a YAML (.yaml/.yml, needs pyyaml) or JSON (.json) mapping; JitterEdgeError on any problem."""
     p = Path(path)
-    if not p.is_file():
-        raise JitterEdgeError(f"{p}: no such config file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise JitterEdgeError(f"{p}: cannot read it as a text file ({type(exc).__name__})") from None
+    text = read_text_file(p, "config")
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(text)

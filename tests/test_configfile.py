@@ -107,3 +107,11 @@ def test_build_config_tells_validate_which_fields_flags_set(tmp_path):
     assert build_config(_Outer, {}, f).sizes == ("512",)  # from the file: allowed
     with pytest.raises(JitterEdgeError, match="sizes given"):
         build_config(_Outer, {"sizes": ("512",)}, f)
+
+
+def test_a_file_saved_with_a_bom_reads(tmp_path):
+    from jitteredge.configfile import read_config_file
+
+    path = tmp_path / "c.json"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"long_side": 256}')
+    assert read_config_file(path) == {"long_side": 256}

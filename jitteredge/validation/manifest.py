@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from jitteredge.configfile import read_text_file
 from jitteredge.errors import JitterEdgeError
 
 LABELS = ("shake", "sharp", "defocus")
@@ -47,12 +48,7 @@ def read_manifest(manifest: str | os.PathLike) -> tuple[list[Photo], list[str]]:
         JitterEdgeError: the file is missing, unreadable, or has no ``path`` and ``label`` columns.
     """
     p = Path(manifest)
-    if not p.is_file():
-        raise JitterEdgeError(f"{p}: no such manifest file")
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise JitterEdgeError(f"{p}: cannot read it as a text file ({type(exc).__name__})") from None
+    text = read_text_file(p, "manifest")
     try:
         rows = list(csv.DictReader(text.splitlines()))
     except csv.Error as exc:
