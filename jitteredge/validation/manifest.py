@@ -49,17 +49,19 @@ def read_manifest(manifest: str | os.PathLike) -> tuple[list[Photo], list[str]]:
     """
     p = Path(manifest)
     text = read_text_file(p, "manifest")
+    reader = csv.DictReader(text.splitlines())
     try:
-        rows = list(csv.DictReader(text.splitlines()))
+        # reader.line_num after each row: its line in the file (blank lines and quoted line breaks counted)
+        rows = [(raw, reader.line_num) for raw in reader]
     except csv.Error as exc:
         raise JitterEdgeError(f"{p}: not a CSV file ({exc})") from None
-    header = [h.strip().lower() for h in (csv.DictReader(text.splitlines()).fieldnames or [])]
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "path" not in header or "label" not in header:
         raise JitterEdgeError(f"{p}: needs a header line with 'path' and 'label' columns "
                               f"(path,label[,source]), found {','.join(header) or 'none'}")
     photos: list[Photo] = []
     problems: list[str] = []
-    for line_no, raw in enumerate(rows, start=2):
+    for raw, line_no in rows:
         row = {str(k).strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
         written, label = row.get("path", ""), row.get("label", "").lower()
         if not written:

@@ -41,3 +41,9 @@ def test_missing_manifest(tmp_path):
 
 def test_folder_of():
     assert folder_of("kohler/a/b.png") == "kohler" and folder_of("b.png") == "." and folder_of("/x/y/z.png") == "x"
+
+
+def test_problem_lines_name_the_file_line_past_blank_lines(tmp_path):
+    (tmp_path / "m.csv").write_text("path,label\n\nx.png,sharp\n\n\ny.png,blurry\n")
+    _, problems = read_manifest(tmp_path / "m.csv")
+    assert [line.split(":")[1] for line in problems] == ["3", "6"]
