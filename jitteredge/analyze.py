@@ -147,10 +147,20 @@ def save_field_npz(path: str | os.PathLike, field_working_px: np.ndarray, input_
                      units=np.str_("photo pixels; (U, V) = x right, y down; sign-free"))
 
 
-def analyze_one(runner: Runner, path: Path, cfg: AnalyzeConfig, stem: str) -> ImageResult:
-    """Analyse one photo and write the files of ``cfg.writes``. Image problems raise JitterEdgeError."""
+def jitter_picture(rgb: np.ndarray, pred: Prediction, verdict: Verdict, display_long_side: int) -> np.ndarray:
+    """uint8 RGB picture of a photo's jitter field (jitteredge.viz.draw_jitter), long side at most
+    ``display_long_side`` px."""
     from jitteredge.viz import display_size, draw_jitter
 
+    max_px = COLOUR_FULL_WORKING_PX * pred.size.input_scale
+    # The field at the picture's size straight from the network output: the full-size field
+    # is never made for the picture (on a phone photo it costs several times the analysis).
+    picture_field = pred.field_at(display_size(*pred.input_hw, display_long_side))
+    return draw_jitter(rgb, picture_field, verdict, max_px, display_long_side, evidence=pred.evidence)
+
+
+def analyze_one(runner: Runner, path: Path, cfg: AnalyzeConfig, stem: str) -> ImageResult:
+    """Analyse one photo and write the files of ``cfg.writes``. Image problems raise JitterEdgeError."""
     start = time.perf_counter()
     rgb = read_rgb(path)
     pred = run_prediction(runner, rgb, path, cfg.long_side)
@@ -160,12 +170,7 @@ def analyze_one(runner: Runner, path: Path, cfg: AnalyzeConfig, stem: str) -> Im
     for kind in cfg.writes:
         target = out / f"{stem}{WRITE_KINDS[kind]}"
         if kind == "picture":
-            max_px = COLOUR_FULL_WORKING_PX * pred.size.input_scale
-            # The field at the picture's size straight from the network output: the full-size field
-            # is never made for the picture (on a phone photo it costs several times the analysis).
-            picture_field = pred.field_at(display_size(*pred.input_hw, cfg.display_long_side))
-            picture = draw_jitter(rgb, picture_field, verdict, max_px, cfg.display_long_side, evidence=pred.evidence)
-            write_image_atomic(target, picture)
+            write_image_atomic(target, jitter_picture(rgb, pred, verdict, cfg.display_long_side))
         elif kind == "field":
             save_field_npz(target, pred.field_working_px, pred.size.input_scale, pred.input_hw)
         else:

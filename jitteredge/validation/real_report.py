@@ -118,9 +118,8 @@ def contact_sheet(runner, manifest: str | os.PathLike, report: dict, long_side: 
                   k: int = WORST_PER_ROW) -> np.ndarray:
     """uint8 RGB sheet: a row of the worst misses and a row of the worst false alarms, each photo
     drawn as ``jitteredge analyze`` draws it (the model is run again on these few photos)."""
-    from jitteredge.analyze import COLOUR_FULL_WORKING_PX, run_prediction
+    from jitteredge.analyze import jitter_picture, run_prediction
     from jitteredge.fileio import read_rgb
-    from jitteredge.viz import draw_jitter
 
     base = Path(manifest).parent
     misses, alarms = worst_photos(report, k)
@@ -133,9 +132,7 @@ def contact_sheet(runner, manifest: str | os.PathLike, report: dict, long_side: 
             path = Path(r["path"]) if Path(r["path"]).is_absolute() else base / r["path"]
             rgb = read_rgb(path)
             pred = run_prediction(runner, rgb, path, long_side)
-            verdict = pred.verdict(path)
-            picture = draw_jitter(rgb, pred.field_input_px, verdict, COLOUR_FULL_WORKING_PX * pred.size.input_scale,
-                                  TILE_PX, evidence=pred.evidence)
+            picture = jitter_picture(rgb, pred, pred.verdict(path), TILE_PX)
             if picture.shape[1] != cell_w:  # photos smaller than a tile are drawn at their own size
                 scale = cell_w / picture.shape[1]
                 picture = cv2.resize(picture, (cell_w, max(1, round(picture.shape[0] * scale))),

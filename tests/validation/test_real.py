@@ -127,3 +127,17 @@ def test_scores_equal_analyze(checkpoint, manifest):
     verdicts = list(iter_analyze(AnalyzeConfig(model=str(checkpoint), long_side=48, write_outputs=False), paths))
     assert [v.verdict.score for v in verdicts] == [p["model"]["score"] for p in r["photos"]]
     assert "baselines" not in r and r["long_side"] == 48
+
+
+def test_contact_sheet_never_builds_the_full_size_field(manifest, monkeypatch):
+    from jitteredge.infer import Prediction
+    from jitteredge.validation.real_report import contact_sheet
+
+    def full_size(self):
+        raise AssertionError("the full-size field was built for a picture")
+
+    with ScoreRunner() as runner:
+        r = score_real(runner, manifest, progress=False, baselines=False, report=lambda line: None)
+        monkeypatch.setattr(Prediction, "field_input_px", property(full_size))
+        sheet = contact_sheet(runner, manifest, r, None, k=2)
+    assert sheet.dtype == np.uint8 and sheet.ndim == 3 and sheet.shape[0] > 2 * 64
