@@ -87,6 +87,15 @@ def score_photo(runner, photo: Photo, long_side: int | None, baselines: bool = T
     return row
 
 
+def false_alarm_thresholds(rows: list[dict], method: str) -> dict[str, float | None]:
+    """{"fa05": t, "fa10": t}: the score thresholds of ``method`` that flag at most 5% / 10% of the
+    negatives of ``rows`` (rates.threshold_at_false_alarm)."""
+    labels = np.array([r["label"] for r in rows])
+    scores = np.array([r[method]["score"] for r in rows], np.float64)
+    pos, neg = scores[labels == POSITIVE], scores[labels != POSITIVE]
+    return {k: threshold_at_false_alarm(pos, neg, b) for k, b in FALSE_ALARM_BUDGETS.items()}
+
+
 def summarise(rows: list[dict], method: str, thresholds: dict[str, float | None] | None = None) -> dict:
     """Detection figures of ``method`` over ``rows`` (see the module docstring).
 
@@ -101,7 +110,7 @@ def summarise(rows: list[dict], method: str, thresholds: dict[str, float | None]
     flags = np.array([bool(r[method]["shaken"]) for r in rows])
     pos, neg = scores[labels == POSITIVE], scores[labels != POSITIVE]
     if thresholds is None:
-        thresholds = {k: threshold_at_false_alarm(pos, neg, b) for k, b in FALSE_ALARM_BUDGETS.items()}
+        thresholds = false_alarm_thresholds(rows, method)
     out = {"n": len(rows), **{f"n_{label}": int((labels == label).sum()) for label in LABELS},
            "auc": roc_auc(pos, neg), "auc_sharp": roc_auc(pos, scores[labels == "sharp"]),
            "auc_defocus": roc_auc(pos, scores[labels == "defocus"]), "recall": share(flags[labels == POSITIVE])}
@@ -117,11 +126,8 @@ def summarise(rows: list[dict], method: str, thresholds: dict[str, float | None]
 
 def summarise_all(rows: list[dict], method: str) -> dict:
     """Overall figures of ``method`` plus ``folders``: the same per folder, at the overall thresholds."""
-    overall = summarise(rows, method)
-    labels = np.array([r["label"] for r in rows])
-    scores = np.array([r[method]["score"] for r in rows], np.float64)
-    pos, neg = scores[labels == POSITIVE], scores[labels != POSITIVE]
-    thresholds = {k: threshold_at_false_alarm(pos, neg, b) for k, b in FALSE_ALARM_BUDGETS.items()}
+    thresholds = false_alarm_thresholds(rows, method)
+    overall = summarise(rows, method, thresholds)
     folders = sorted({r["folder"] for r in rows})
     overall["folders"] = {f: summarise([r for r in rows if r["folder"] == f], method, thresholds) for f in folders}
     return overall
