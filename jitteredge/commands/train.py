@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+# jitteredge.model.PRESETS, spelt out so that building the parser does not import torch (a test checks).
+MODEL_PRESETS = ("edge", "edge2", "paper")
+
 HELP = "Train the jitter network on synthetic camera shake (Adam, on-the-fly synthesis, resumable)."
 
 # flag dest -> TrainConfig field, for flags whose name differs from the field.
@@ -26,7 +29,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--steps", type=int, help=f"optimizer steps (default {d.steps})")
     g.add_argument("--max-minutes", type=float, help="stop (validate, save) after this much training time; 0 = no limit")
     g = parser.add_argument_group("model")
-    g.add_argument("--model", choices=("edge", "paper"), help=f"network preset (default {d.model_preset})")
+    g.add_argument("--model", choices=MODEL_PRESETS, help=f"network preset (default {d.model_preset})")
     g.add_argument("--head", choices=("regression", "classes"), help=f"output head (default {d.head})")
     g.add_argument("--init-weights", metavar="MODEL",
                    help="start from these weights (checkpoint path or shipped name) with a fresh optimizer and schedule")
