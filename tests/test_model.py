@@ -106,3 +106,37 @@ def test_upsampler_starts_as_bilinear():
     y = net.upsample(x)
     ref = torch.nn.functional.interpolate(x, scale_factor=4, mode="bilinear", align_corners=False)
     assert np.allclose(y[..., 4:12, 4:12].detach().numpy(), ref[..., 4:12, 4:12].numpy(), atol=1e-5)
+
+
+def test_space_to_depth_stem_starts_as_an_exact_pixel_unshuffle():
+    from jitteredge.model import space_to_depth_conv
+
+    x = torch.randn(2, 3, 16, 32)
+    with torch.no_grad():
+        assert torch.equal(space_to_depth_conv(3, 4)(x), torch.nn.functional.pixel_unshuffle(x, 4))
+
+
+@pytest.mark.parametrize("hw", [(16, 48), (80, 112)])
+def test_edge2_output_shape_and_gradient(hw):
+    net = build_model("edge2").train()
+    assert net.config.stem == "space_to_depth"
+    out = net(torch.randn(2, 3, *hw))
+    assert out.shape == (2, 2, *hw) and torch.isfinite(out).all()
+    out.pow(2).mean().backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert not missing
+
+
+def test_edge2_config_is_checked():
+    with pytest.raises(ValueError, match="two enc_widths"):
+        ModelConfig(stem="space_to_depth", enc_widths=(8, 16, 32))
+    with pytest.raises(ValueError, match="unknown stem"):
+        ModelConfig(stem="patchify")
+    config = PRESETS["edge2"]
+    assert ModelConfig.from_dict(config.to_dict()) == config
+
+
+def test_train_command_offers_every_preset():
+    from jitteredge.commands.train import MODEL_PRESETS
+
+    assert sorted(MODEL_PRESETS) == sorted(PRESETS)

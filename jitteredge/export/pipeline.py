@@ -20,7 +20,7 @@ import numpy as np
 from jitteredge import __version__
 from jitteredge.errors import JitterEdgeError
 from jitteredge.export import onnx_export, quantize, tensorrt_build
-from jitteredge.export.config import ExportConfig, ExportResult
+from jitteredge.export.config import ExportConfig, ExportResult, default_float_ladder
 from jitteredge.fileio import atomic_path, ensure_writable_dir
 from jitteredge.weights import resolve_model
 
@@ -153,7 +153,8 @@ def _quantize_with_gate(fp32: Path, cfg: ExportConfig, meta: dict, tmp: Path, re
     epe_fp32 = quantize.mean_epe(fp32, gate_set)
     pre_model = onnx.load(str(pre), load_external_data=False)
     attempts = []
-    for k, roles in enumerate(cfg.float_layers_ladder):
+    ladder = cfg.float_layers_ladder or default_float_ladder(meta.get("model_config", {}))
+    for k, roles in enumerate(ladder):
         float_layers = quantize.resolve_float_layers(pre_model, roles)
         candidate = tmp / f"model.int8.{k}.onnx"
         info = quantize.quantize_int8(pre, candidate, inputs, float_layers, cfg.calib_method, cfg.activation_type,

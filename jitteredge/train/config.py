@@ -5,7 +5,7 @@ Resume rule (``resume_settings``): a resumed run keeps its own settings. A setti
 (a flag or a --config file) that contradicts the run's is refused when it changes what is trained
 (the data, the model, the optimisation: everything outside ``RESUME_MAY_CHANGE``), and taken with
 one warning line when it only changes how the run goes on (its length, validation and checkpoint
-intervals, the machine, the real-photo manifest).
+intervals, the machine, the real-photo manifest, the false-shake penalty's weight).
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ _FRACTIONS = ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_frac
               "grain_fraction")
 # Settings a resumed run may change (with a warning): how long it goes on, how often it validates and
 # saves, on which machine, and what it reports. Every other setting defines the run.
+# zero_weight may change: a run from scratch starts with a light false-shake penalty (a heavy one holds
+# the network on the all-zero field for thousands of steps) and raises it once the network reads shake.
 RESUME_MAY_CHANGE = ("steps", "max_minutes", "val_every", "ckpt_every", "log_every", "device", "workers", "threads",
                      "amp", "channels_last", "progress", "val_real", "val_real_long_side", "init_weights",
-                     "ema_decay")
+                     "ema_decay", "zero_weight")
 _NOT_SETTINGS = ("out_dir", "resume")  # where the run is and whether to continue it: never compared
 
 

@@ -141,3 +141,25 @@ def test_package_synthetic_set_feeds_the_gate():
     assert len(samples) == 2
     assert samples[0].image.shape == (32, 48, 3) and samples[0].field.shape == (32, 48, 2)
     np.testing.assert_array_equal(samples[1].field, again[1].field)
+
+
+def test_space_to_depth_stem_is_quantized_first(tmp_path):
+    """edge2's stem (48 channels out at 1/4 resolution) runs faster in INT8, so the first rung keeps
+    only the upsampler in float; the patent's stem keeps its float first rung."""
+    import torch
+
+    from jitteredge.checkpoint import make_payload, save_checkpoint
+    from jitteredge.export.config import default_float_ladder
+    from jitteredge.model import PRESETS, build_model
+
+    assert default_float_ladder(PRESETS["edge"].to_dict())[0] == ("first", "upsampler")
+    assert default_float_ladder(PRESETS["edge2"].to_dict())[0] == ("upsampler",)
+    torch.manual_seed(0)
+    ckpt = tmp_path / "edge2.pt"
+    save_checkpoint(ckpt, make_payload(build_model("edge2").eval(), {}, 0, {}))
+    result = run_export(small(model=str(ckpt), precision="int8", max_epe_loss=1e9, out=str(tmp_path / "e2.int8.onnx")))
+    assert result.report["float_layer_roles"] == ["upsampler"]
+    model = onnx.load(str(tmp_path / "e2.int8.onnx"))
+    producers = {o: n.op_type for n in model.graph.node for o in n.output}
+    stem = next(n for n in model.graph.node if n.op_type == "Conv" and "input" in n.input[0])
+    assert producers.get(stem.input[1]) == "DequantizeLinear"  # the stem's weights are INT8

@@ -68,8 +68,15 @@ def test_resume_keeps_the_run_settings_and_refuses_contradicting_flags(tmp_path,
 
 def test_library_resume_refuses_other_settings(tmp_path):
     train(TrainConfig(out_dir=str(tmp_path), steps=1, val_every=1, **TINY))
-    with pytest.raises(JitterEdgeError, match="zero_weight 9.0"):
-        train(TrainConfig(out_dir=str(tmp_path), steps=2, val_every=1, resume=True, zero_weight=9.0, **TINY))
+    with pytest.raises(JitterEdgeError, match="margin_px 9.0"):
+        train(TrainConfig(out_dir=str(tmp_path), steps=2, val_every=1, resume=True, margin_px=9.0, **TINY))
+
+
+def test_resume_takes_a_new_false_shake_weight_and_says_so(tmp_path, capsys):
+    train(TrainConfig(out_dir=str(tmp_path), steps=1, val_every=1, zero_weight=4.0, **TINY))
+    train(TrainConfig(out_dir=str(tmp_path), steps=2, val_every=1, resume=True, zero_weight=40.0, **TINY))
+    assert "resume: zero_weight 4.0 -> 40.0 (given)" in capsys.readouterr().err
+    assert read_payload(tmp_path / "last.pt")["train_config"]["zero_weight"] == 40.0
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
