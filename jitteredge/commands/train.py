@@ -33,6 +33,11 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--head", choices=("regression", "classes"), help=f"output head (default {d.head})")
     g.add_argument("--init-weights", metavar="MODEL",
                    help="start from these weights (checkpoint path or shipped name) with a fresh optimizer and schedule")
+    g.add_argument("--teacher", metavar="MODEL",
+                   help="also learn this trained model's predicted field on the same samples (checkpoint path or "
+                        "shipped name): leads a new network off the all-zero start fast; may change on --resume")
+    g.add_argument("--teacher-weight", type=float, metavar="W",
+                   help=f"weight of the squared difference to the teacher's field (default {d.teacher_weight}; 0 = off)")
     g = parser.add_argument_group("data")
     g.add_argument("--source", metavar="SRC", help=f"training photos: procedural, bsds500 or a folder (default {d.source})")
     g.add_argument("--val-source", metavar="SRC", help="validation photos: auto (bsds500 val when present, else procedural), procedural, bsds500 or a folder")

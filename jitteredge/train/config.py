@@ -21,11 +21,12 @@ _FRACTIONS = ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_frac
               "grain_fraction")
 # Settings a resumed run may change (with a warning): how long it goes on, how often it validates and
 # saves, on which machine, and what it reports. Every other setting defines the run.
-# zero_weight may change: a run from scratch starts with a light false-shake penalty (a heavy one holds
-# the network on the all-zero field for thousands of steps) and raises it once the network reads shake.
+# zero_weight and the teacher may change: a run from scratch starts with a light false-shake penalty (a heavy one holds
+# the network on the all-zero field for thousands of steps) and raises it once the network reads shake;
+# a teacher that led a new network off that plateau can be dropped (or weighed less) later.
 RESUME_MAY_CHANGE = ("steps", "max_minutes", "val_every", "ckpt_every", "log_every", "device", "workers", "threads",
                      "amp", "channels_last", "progress", "val_real", "val_real_long_side", "init_weights",
-                     "ema_decay", "zero_weight")
+                     "ema_decay", "zero_weight", "teacher", "teacher_weight")
 _NOT_SETTINGS = ("out_dir", "resume")  # where the run is and whether to continue it: never compared
 
 
@@ -38,6 +39,9 @@ class TrainConfig:
     model_preset: str = "edge"  # jitteredge.model.PRESETS name: "edge" or "paper"
     init_weights: str = ""  # start from these weights (a checkpoint or model name) with a fresh optimizer and schedule
     head: str = "regression"  # "regression" (squared code loss, claim 5) or "classes" (softmax, Gong)
+    teacher: str = ""  # a trained model (checkpoint or name) whose predicted field the network also learns,
+    #                    on the same samples: leads a new architecture off the all-zero plateau fast
+    teacher_weight: float = 1.0  # weight of the squared code difference to the teacher (0 = teacher off)
     # --- data ---
     source: str = "procedural"  # training photos: "procedural", "bsds500" (train split) or a folder
     val_source: str = "auto"  # validation photos: "auto" = bsds500 val split when present, else procedural
@@ -114,6 +118,8 @@ class TrainConfig:
                 raise JitterEdgeError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise JitterEdgeError(f"ema-decay must be in [0, 1), got {self.ema_decay}")
+        if not self.teacher_weight >= 0:
+            raise JitterEdgeError(f"teacher-weight must be >= 0, got {self.teacher_weight}")
         if not self.lr > 0:
             raise JitterEdgeError(f"lr must be positive, got {self.lr}")
         for name in _FRACTIONS:

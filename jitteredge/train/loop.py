@@ -95,6 +95,22 @@ def _load_initial_weights(model, spec: str) -> None:
     model.load_state_dict(inference_weights(payload))  # a run's average when it has one
 
 
+def _load_teacher(spec: str, device, memory_format):
+    """The teacher network (eval mode, frozen) from a checkpoint path or registered name."""
+    from jitteredge.checkpoint import load_checkpoint
+    from jitteredge.weights import resolve_model
+
+    teacher, _ = load_checkpoint(resolve_model(spec), device=str(device))
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher.to(memory_format=memory_format)
+
+
+def teacher_loss(code, teacher_code):
+    """Mean over pixels of the squared code difference to the teacher's (the claim-5 loss's form)."""
+    return (code.float() - teacher_code.float()).pow(2).sum(dim=1).mean()
+
+
 def compute_loss(net, output, target, cfg: TrainConfig):
     from jitteredge.losses import LossConfig, classes_loss, regression_loss
 
@@ -234,6 +250,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     net = model
+    teacher = _load_teacher(cfg.teacher, device, memory_format) if cfg.teacher and cfg.teacher_weight > 0 else None
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
 
@@ -282,7 +299,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     val_cols = [f"{g}/{m}" for g in CORE_GROUPS for m in ("epe_px", "zero_epe_px", "rel_epe", "gong_mse_px2",
                                                           "pixel_accuracy", "shaken_pixel_share", "shaken_image_share")]
     real_cols = [f"real/{k}" for k in REAL_KEYS] if real else []
-    columns = ["step", "samples", "epochs", "elapsed_s", "lr", "loss", *head_parts, "samples_per_s", "score",
+    columns = ["step", "samples", "epochs", "elapsed_s", "lr", "loss", *head_parts, "teacher", "samples_per_s", "score",
                *val_cols, *real_cols]
     log = None
     if main:
@@ -356,7 +373,14 @@ def train(cfg: TrainConfig) -> TrainResult:
                             g["lr"] = lr
                         with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                             output = model(x)
+                            if teacher is not None:
+                                with torch.no_grad():
+                                    teacher_code = teacher.predict_code(x)
                         loss, parts = compute_loss(net, output.float(), target, cfg)
+                        if teacher is not None:
+                            distill = teacher_loss(net.to_code(output.float()), teacher_code)
+                            loss = loss + cfg.teacher_weight * distill
+                            parts["teacher"] = float(distill.detach())
                         optimizer.zero_grad(set_to_none=True)
                         scaler.scale(loss).backward()
                         if cfg.grad_clip > 0:

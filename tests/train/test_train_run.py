@@ -129,3 +129,31 @@ def test_real_photos_at_validation_choose_best(tmp_path, capsys):
     assert best["metrics"]["real/auc"] == pytest.approx(max(aucs), abs=1e-4)
     assert best["best_key"][0] == pytest.approx(-max(aucs), abs=1e-4)
     assert "real AUC" in capsys.readouterr().err
+
+
+def test_a_teacher_adds_its_term_and_can_be_dropped_on_resume(tmp_path, capsys):
+    from jitteredge.train.loop import teacher_loss
+
+    teacher_run = train(TrainConfig(out_dir=str(tmp_path / "teacher"), steps=1, val_every=1, **TINY))
+    out = tmp_path / "student"
+    train(TrainConfig(out_dir=str(out), model_preset="edge2", steps=2, val_every=2,
+                      teacher=str(teacher_run.last), teacher_weight=0.5, **TINY))
+    with open(out / "log.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["loss"]]
+    assert len(rows) == 2
+    for r in rows:  # loss = squared + zero_weight * false_shake + 0.5 * teacher
+        parts = float(r["squared"]) + 4.0 * float(r["false_shake"]) + 0.5 * float(r["teacher"])
+        assert float(r["teacher"]) > 0 and float(r["loss"]) == pytest.approx(parts, rel=1e-4)
+    train(TrainConfig(out_dir=str(out), model_preset="edge2", steps=3, val_every=3, resume=True,
+                      teacher=str(teacher_run.last), teacher_weight=0.0, **TINY))
+    assert "resume: teacher_weight 0.5 -> 0.0 (given)" in capsys.readouterr().err
+    with open(out / "log.csv", newline="") as f:
+        assert [r["teacher"] for r in csv.DictReader(f) if r["loss"]][-1] == ""  # off: no teacher term
+    import torch
+
+    assert float(teacher_loss(torch.ones(1, 2, 4, 4), torch.zeros(1, 2, 4, 4))) == pytest.approx(2.0)
+
+
+def test_a_negative_teacher_weight_is_refused():
+    with pytest.raises(JitterEdgeError, match="teacher-weight"):
+        TrainConfig(teacher_weight=-1.0, **TINY).validate()
