@@ -33,8 +33,24 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                         "paths relative to it); writes real.json, real.md, real_roc.png, real_worst.png")
     g.add_argument("--long-side", type=int, default=None,
                    help="working long side in px for --real (default: the model's own, as jitteredge analyze)")
+    g.add_argument("--long-sides", type=int, nargs="+", metavar="N", default=None,
+                   help="with --real: analyse every photo at each of these long sides (e.g. 384 512 1024 2048) and "
+                        "report how far the verdict and blur_px move from the reference side (512 when given); "
+                        "writes scale.json, scale.md instead of the real.* files")
     g = parser.add_argument_group("output")
     g.add_argument("--out", help=f"folder for eval.md, eval.json and eval_samples.png (default: {d.out_dir})")
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    from jitteredge.errors import JitterEdgeError
+    from jitteredge.validation.scale import markdown_table, run_scale_eval
+
+    if args.long_side is not None:
+        raise JitterEdgeError("give --long-side or --long-sides, not both")
+    report = run_scale_eval(args.model, args.real, args.out, args.long_sides, threads=args.threads, device=args.device)
+    sys.stdout.write(markdown_table(report))
+    print(f"jitteredge eval: wrote {args.out}/scale.json, scale.md", file=sys.stderr)
+    return 0
 
 
 def run_real(args: argparse.Namespace) -> int:
@@ -65,7 +81,11 @@ def run(args: argparse.Namespace) -> int:
     cfg = build_config(args)
     args.model, args.threads, args.device, args.out = cfg.model, cfg.threads, cfg.device, cfg.out_dir
     if getattr(args, "real", None):
-        return run_real(args)
+        return run_scale(args) if getattr(args, "long_sides", None) is not None else run_real(args)
+    if getattr(args, "long_sides", None) is not None:
+        from jitteredge.errors import JitterEdgeError
+
+        raise JitterEdgeError("--long-sides needs --real MANIFEST.csv")
 
     report = evaluate(cfg)
     sys.stdout.write(markdown_table(report))

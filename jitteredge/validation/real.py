@@ -137,6 +137,50 @@ def _stderr_line(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def check_long_side(long_side: int, flag: str = "long side") -> int:
+    """``long_side`` when a photo can be analysed at it (at least fileio.MIN_SIDE_PX), else JitterEdgeError."""
+    from jitteredge.fileio import MIN_SIDE_PX
+
+    if long_side < MIN_SIDE_PX:
+        raise JitterEdgeError(f"{flag} {long_side}: must be at least {MIN_SIDE_PX} px")
+    return long_side
+
+
+def score_photos(score_one: Callable[[Photo], dict], manifest: str | os.PathLike, photos: list[Photo],
+                 skipped: list[str], *, desc: str, progress: bool = True,
+                 report: Callable[[str], None] = _stderr_line) -> list[dict]:
+    """``score_one(photo)`` for each photo of a manifest, with a tqdm bar on stderr.
+
+    A photo that cannot be read (JitterEdgeError) is left out: one line to ``report``, appended to
+    ``skipped``; a model failure (analyze.ModelFailure) stops the run.
+
+    Returns:
+        the rows of the photos scored, in manifest order.
+
+    Raises:
+        JitterEdgeError: no photo could be scored; ModelFailure.
+    """
+    from tqdm import tqdm
+
+    from jitteredge.analyze import ModelFailure
+
+    rows: list[dict] = []
+    for photo in tqdm(photos, desc=desc, unit="photo", disable=None if progress else True, leave=False):
+        try:
+            rows.append(score_one(photo))
+        except ModelFailure:
+            raise
+        except JitterEdgeError as exc:
+            line = f"{manifest}: {photo.name}: skipped ({exc})"
+            skipped.append(line)
+            report(line)
+    if not rows:
+        raise JitterEdgeError(f"{manifest}: no usable photo ({len(skipped)} row(s) left out)")
+    if skipped:
+        report(f"{manifest}: {len(skipped)} row(s) skipped, {len(rows)} photo(s) scored")
+    return rows
+
+
 def score_real(model_or_runner, manifest: str | os.PathLike, long_side: int | None = None, *,
                threads: int | None = None, device: str = "cpu", baselines: bool = True, progress: bool = True,
                report: Callable[[str], None] = _stderr_line) -> dict:
@@ -162,33 +206,17 @@ def score_real(model_or_runner, manifest: str | os.PathLike, long_side: int | No
     Raises:
         JitterEdgeError: unreadable manifest, no usable photo in it, or the model fails.
     """
-    from tqdm import tqdm
-
-    if long_side is not None and long_side < 16:
-        raise JitterEdgeError(f"long side {long_side}: must be at least 16 px")
+    if long_side is not None:
+        check_long_side(long_side)
     start = time.perf_counter()
     photos, skipped = read_manifest(manifest)
     for line in skipped:
         report(line)
-    rows: list[dict] = []
     with _active_runner(model_or_runner, threads, device) as runner:
-        from jitteredge.analyze import ModelFailure
-
-        for photo in tqdm(photos, desc="eval --real", unit="photo", disable=None if progress else True, leave=False):
-            try:
-                rows.append(score_photo(runner, photo, long_side, baselines))
-            except ModelFailure:
-                raise
-            except JitterEdgeError as exc:
-                line = f"{manifest}: {photo.name}: skipped ({exc})"
-                skipped.append(line)
-                report(line)
+        rows = score_photos(lambda photo: score_photo(runner, photo, long_side, baselines), manifest, photos,
+                            skipped, desc="eval --real", progress=progress, report=report)
         meta = {"runner": runner.name, "precision": runner.precision,
                 "long_side": int(long_side or runner.working_long_side)}
-    if not rows:
-        raise JitterEdgeError(f"{manifest}: no usable photo ({len(skipped)} row(s) left out)")
-    if skipped:
-        report(f"{manifest}: {len(skipped)} row(s) skipped, {len(rows)} photo(s) scored")
     result = summarise_all(rows, "model")
     if baselines:
         result["baselines"] = {m: summarise_all(rows, m) for m in BASELINES}

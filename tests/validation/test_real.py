@@ -50,15 +50,10 @@ ROWS = [("A/s1.png", "shake", 0.9), ("A/s2.png", "shake", 0.3), ("A/n1.png", "sh
 
 
 @pytest.fixture
-def manifest(tmp_path):
-    lines = ["path,label,source"]
-    for k, (name, label, score) in enumerate(ROWS):
-        photo_scoring(tmp_path / name, score, k)
-        lines.append(f"{name},{label},test")
+def manifest(tmp_path, write_manifest):
+    path = write_manifest(ROWS, photo_scoring, ["B/missing.png,shake,", "A/s1.png,blurry,", "B/broken.png,sharp,"])
     (tmp_path / "B" / "broken.png").write_bytes(b"not a png")
-    lines += ["B/missing.png,shake,", "A/s1.png,blurry,", "B/broken.png,sharp,"]
-    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
-    return tmp_path / "m.csv"
+    return path
 
 
 def test_figures_by_hand(manifest):
