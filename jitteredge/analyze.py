@@ -35,6 +35,22 @@ WRITE_KINDS = {
 DEFAULT_WRITE = ("picture", "field")
 
 
+def parse_write(value) -> tuple[str, ...]:
+    """``--write`` or a config file's ``write:``: "picture,field", "all", "none", or a list of these ->
+    the kinds (unknown kinds are left for AnalyzeConfig.validate to refuse; other types pass unchanged
+    for the config file's type check)."""
+    if isinstance(value, str):
+        value = value.split(",")
+    elif not isinstance(value, (list, tuple)) or not all(isinstance(k, str) for k in value):
+        return value
+    kinds = tuple(k.strip() for k in value if k.strip())
+    if kinds == ("all",):
+        return tuple(WRITE_KINDS)
+    if kinds in (("none",), ()):
+        return ()
+    return kinds
+
+
 @dataclass
 class AnalyzeConfig:
     model: str = DEFAULT_MODEL  # registry name or model file (.pt, .onnx, .ort, .engine, .plan)
@@ -47,6 +63,13 @@ class AnalyzeConfig:
     display_long_side: int = 1600  # px, long side of the jitter picture at most
     progress: str = "auto"  # multi-photo runs on stderr: "bar", "lines" (one per photo), "off";
     #                          "auto": a bar on a terminal, else lines
+
+    @staticmethod
+    def file_values(values: dict) -> dict:
+        """A config file's ``write:`` takes what ``--write`` takes (all, none, a comma list) or a list."""
+        if "write" in values:
+            values["write"] = parse_write(values["write"])
+        return values
 
     def validate(self) -> "AnalyzeConfig":
         """Refuse impossible values with one line; returns self."""

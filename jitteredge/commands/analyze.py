@@ -42,23 +42,11 @@ def _line(verdict, outputs: dict[str, str]) -> str:
     return f"{verdict.path}: {verdict.summary()}{files}"
 
 
-def parse_write(text: str) -> tuple[str, ...]:
-    """--write "picture,field" | all | none -> the kinds (checked by AnalyzeConfig.validate)."""
-    from jitteredge.analyze import WRITE_KINDS
-
-    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    if kinds == ("all",):
-        return tuple(WRITE_KINDS)
-    if kinds in (("none",), ()):
-        return ()
-    return kinds
-
-
 def build_config(args: argparse.Namespace):
     """Config file values, then the flags given, over AnalyzeConfig's defaults (configfile.build_config)."""
     import sys as _sys
 
-    from jitteredge.analyze import AnalyzeConfig
+    from jitteredge.analyze import AnalyzeConfig, parse_write
     from jitteredge.configfile import build_config as build
 
     given = {"model": args.model, "out_dir": args.out, "long_side": args.long_side, "threads": args.threads,

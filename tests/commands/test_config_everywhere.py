@@ -57,3 +57,29 @@ def test_analyze_config_then_flags(tmp_path):
     assert cfg.write == ("picture",) and cfg.long_side == 32 and cfg.out_dir == "there"
     cfg = module.build_config(parser.parse_args(["x.jpg", "--config", f, "--no-write"]))
     assert cfg.writes == ()
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("all", ("picture", "field", "full-field")),
+    (["all"], ("picture", "field", "full-field")),
+    ("none", ()),
+    (["none"], ()),
+    ([], ()),
+    ("picture, full-field", ("picture", "full-field")),
+    (["field"], ("field",)),
+])
+def test_analyze_config_write_takes_what_the_flag_takes(tmp_path, value, expected):
+    """`write:` in a config file accepts the --write forms: all, none, a comma list, or a list."""
+    module, parser = _parser("analyze")
+    f = _file(tmp_path, {"write": value})
+    assert module.build_config(parser.parse_args(["x.jpg", "--config", f])).write == expected
+    flag = "none" if value in ([], ["none"]) else ",".join(value) if isinstance(value, list) else value
+    assert module.build_config(parser.parse_args(["x.jpg", "--write", flag])).write == expected
+
+
+def test_analyze_config_write_refuses_unknown_kinds(tmp_path):
+    module, parser = _parser("analyze")
+    for value in ("picture,flowz", ["flowz"], 3):
+        f = _file(tmp_path, {"write": value})
+        with pytest.raises(Exception, match="write"):
+            module.build_config(parser.parse_args(["x.jpg", "--config", f]))
