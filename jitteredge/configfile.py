@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from jitteredge.errors import JitterEdgeError, first_line
@@ -108,13 +109,15 @@ def build_config(config_class, args=None, path: str | Path | None = None, *, ren
     a flag named "field.sub" (through ``renames``) sets one field of it, over the file's value.
 
     Raises:
-        JitterEdgeError: unreadable file, unknown key, wrong type, or a value ``validate`` refuses.
+        JitterEdgeError: unreadable file, unknown key, wrong type, or a value ``validate`` refuses
+            (named by the file and its key when the value came from the file, see _name_the_file).
     """
     import dataclasses
     import inspect
 
     values = read_config_file(path, what) if path else {}
     where = str(path) if path else config_class.__name__
+    from_file = _file_keys(config_class, values)
     values = file_config_values(config_class, values, where, what)
     given = _given_fields(config_class, args, renames or {})
     values.update({k: v for k, v in given.items() if "." not in k})
@@ -127,7 +130,11 @@ def build_config(config_class, args=None, path: str | Path | None = None, *, ren
     if validate is None:
         return cfg
     takes_given = "given" in inspect.signature(validate).parameters
-    checked = validate(given=frozenset(given)) if takes_given else validate()
+    try:
+        checked = validate(given=frozenset(given)) if takes_given else validate()
+    except JitterEdgeError as exc:
+        message = _name_the_file(str(exc), where, from_file - set(given), config_class, renames or {})
+        raise JitterEdgeError(message) from None
     return checked if dataclasses.is_dataclass(checked) and isinstance(checked, config_class) else cfg
 
 
@@ -166,6 +173,41 @@ def file_config_values(config_class, values: dict, where: str, what: str = "sett
             values[key] = _as_tuple(value)
     values.update(nested)
     return values
+
+
+def _file_keys(config_class, values: dict) -> set[str]:
+    """The fields a config file's mapping sets, nested ones as "sample.size_px" (after the
+    ``file_values`` hook, which may move keys)."""
+    hook = getattr(config_class, "file_values", None)
+    if hook is not None:
+        try:
+            values = dict(hook(dict(values)))
+        except JitterEdgeError:  # file_config_values refuses it, naming the file
+            pass
+    keys = set(values)
+    keys.update(f"{key}.{sub}" for key, value in values.items() if isinstance(value, dict) for sub in value)
+    return keys
+
+
+_SUBJECT = re.compile(r"(?:--)?([A-Za-z][\w-]*)(?=[ :])")  # "--long-side 0: ...", "batch-size must ..."
+
+
+def _name_the_file(message: str, where: str, from_file: set[str], config_class, renames: dict[str, str]) -> str:
+    """A ``validate`` message starts with the flag (or field) it refuses; when that value came from the
+    config file (``from_file``: its keys not overridden by flags), name the file and key instead:
+    "--long-side 0: ..." -> "config.yaml: long_side 0: ...". Other messages are returned unchanged."""
+    import dataclasses
+
+    match = _SUBJECT.match(message)
+    if not from_file or match is None:
+        return message
+    name = match.group(1).replace("-", "_")
+    fields = {f.name for f in dataclasses.fields(config_class)}
+    prefixed = [f for f in fields if f.startswith(name + "_")]  # --size -> size_px, --out -> out_dir
+    key = name if name in fields else renames.get(name) or (prefixed[0] if len(prefixed) == 1 else None)
+    if key not in from_file:
+        return message
+    return f"{where}: {key}{message[match.end():]}"
 
 
 def _apply_nested(config_class, values: dict, dotted: dict, where: str) -> None:

@@ -48,6 +48,20 @@ class EvalConfig:
     threads: int | None = 1  # inference threads; 1 because more fight Numba's synthesis threads on CPU
     device: str = "cpu"
 
+    def validate(self) -> "EvalConfig":
+        """Refuse values no run can use, with one line; returns self."""
+        try:
+            check_groups(self.groups)
+        except JitterEdgeError as exc:
+            raise JitterEdgeError(str(exc).replace("validation group", "eval group")) from None
+        if self.n < 1:
+            raise JitterEdgeError(f"--n {self.n}: need at least one sample per group")
+        if self.size_px is not None and self.size_px < MIN_SIZE_PX:
+            raise JitterEdgeError(f"--size {self.size_px}: samples must be at least {MIN_SIZE_PX} px")
+        if self.threads is not None and self.threads < 1:
+            raise JitterEdgeError(f"--threads {self.threads}: must be at least 1")
+        return self
+
 
 def make_group(source, group: str, n: int, seed: int, size_px: int | None) -> list:
     """n fixed samples of one group (jitteredge.validation.synthetic.make_group_set)."""
@@ -110,16 +124,7 @@ def evaluate(cfg: EvalConfig) -> dict:
     from jitteredge.infer import open_runner
     from jitteredge.validation.synthetic import score_sets
 
-    try:
-        check_groups(cfg.groups)
-    except JitterEdgeError as exc:
-        raise JitterEdgeError(str(exc).replace("validation group", "eval group")) from None
-    if cfg.n < 1:
-        raise JitterEdgeError(f"--n {cfg.n}: need at least one sample per group")
-    if cfg.size_px is not None and cfg.size_px < MIN_SIZE_PX:
-        raise JitterEdgeError(f"--size {cfg.size_px}: samples must be at least {MIN_SIZE_PX} px")
-    if cfg.threads is not None and cfg.threads < 1:
-        raise JitterEdgeError(f"--threads {cfg.threads}: must be at least 1")
+    cfg.validate()
     out = ensure_writable_dir(cfg.out_dir)  # before the work, not after it
     start = time.perf_counter()
     warn = lambda line: print(line.replace("jitteredge:", "jitteredge eval:", 1), file=sys.stderr)  # noqa: E731

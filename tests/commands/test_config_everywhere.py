@@ -83,3 +83,48 @@ def test_analyze_config_write_refuses_unknown_kinds(tmp_path):
         f = _file(tmp_path, {"write": value})
         with pytest.raises(Exception, match="write"):
             module.build_config(parser.parse_args(["x.jpg", "--config", f]))
+
+
+def _message(module, parser, argv) -> str:
+    from jitteredge.errors import JitterEdgeError
+
+    with pytest.raises(JitterEdgeError) as info:
+        module.build_config(parser.parse_args(argv))
+    return str(info.value)
+
+
+def test_a_refused_value_from_the_file_names_the_file_not_the_flag(tmp_path):
+    """validate's messages name the flag; a value that came from the config file is named by the file and key."""
+    module, parser = _parser("analyze")
+    f = _file(tmp_path, {"long_side": 0})
+    assert _message(module, parser, ["x.jpg", "--config", f]) == f"{f}: long_side 0: must be at least 16 px"
+    # the same value from the flag, over the file's: the flag is named
+    assert _message(module, parser, ["x.jpg", "--config", f, "--long-side", "8"]).startswith("--long-side 8: ")
+    f = _file(tmp_path, {"write": ["flowz"]})
+    assert _message(module, parser, ["x.jpg", "--config", f]).startswith(f"{f}: write flowz: choose from ")
+
+
+def test_a_refused_nested_value_from_the_file_names_its_key(tmp_path):
+    module, parser = _parser("synth")
+    for values in ({"sample": {"size_px": 8}}, {"size_px": 8}):  # under sample: or at the top level
+        f = _file(tmp_path, values)
+        message = _message(module, parser, ["procedural", "--out", "o", "--config", f])
+        assert message == f"{f}: sample.size_px 8: must be at least 16 px"
+    f = _file(tmp_path, {"per_image": 0})
+    assert _message(module, parser, ["procedural", "--out", "o", "--config", f]) == \
+        f"{f}: per_image must be at least 1, got 0"
+    assert _message(module, parser, ["procedural", "--out", "o", "--size", "8"]).startswith("--size 8: ")
+
+
+def test_a_refused_training_value_from_the_file_names_the_file(tmp_path):
+    module, parser = _parser("train")
+    f = _file(tmp_path, {"batch_size": 0})
+    assert _message(module, parser, ["--out", str(tmp_path / "run"), "--config", f]) == \
+        f"{f}: batch_size must be at least 1, got 0"
+
+
+def test_a_refused_eval_value_from_the_file_names_the_file(tmp_path):
+    module, parser = _parser("eval")
+    f = _file(tmp_path, {"n": 0, "size_px": 8})
+    assert _message(module, parser, ["--config", f, "--n", "2"]) == f"{f}: size_px 8: samples must be at least 32 px"
+    assert _message(module, parser, ["--config", f, "--size", "64"]) == f"{f}: n 0: need at least one sample per group"
