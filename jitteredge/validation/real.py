@@ -146,6 +146,24 @@ def check_long_side(long_side: int, flag: str = "long side") -> int:
     return long_side
 
 
+def usable_manifest(manifest: str | os.PathLike,
+                    report: Callable[[str], None] = _stderr_line) -> tuple[list[Photo], list[str]]:
+    """read_manifest, each row left out reported once; before any folder is made or model loaded.
+
+    Returns:
+        (usable photos in manifest order, one line per row left out).
+
+    Raises:
+        JitterEdgeError: the manifest is missing or unreadable, or none of its rows is usable.
+    """
+    photos, skipped = read_manifest(manifest)
+    for line in skipped:
+        report(line)
+    if not photos:
+        raise JitterEdgeError(f"{manifest}: no usable photo ({len(skipped)} row(s) left out)")
+    return photos, skipped
+
+
 def score_photos(score_one: Callable[[Photo], dict], manifest: str | os.PathLike, photos: list[Photo],
                  skipped: list[str], *, desc: str, progress: bool = True,
                  report: Callable[[str], None] = _stderr_line) -> list[dict]:
@@ -183,7 +201,8 @@ def score_photos(score_one: Callable[[Photo], dict], manifest: str | os.PathLike
 
 def score_real(model_or_runner, manifest: str | os.PathLike, long_side: int | None = None, *,
                threads: int | None = None, device: str = "cpu", baselines: bool = True, progress: bool = True,
-               report: Callable[[str], None] = _stderr_line) -> dict:
+               report: Callable[[str], None] = _stderr_line,
+               manifest_rows: tuple[list[Photo], list[str]] | None = None) -> dict:
     """Score a model (and the baselines) on the photos of a manifest.
 
     Args:
@@ -195,6 +214,7 @@ def score_real(model_or_runner, manifest: str | os.PathLike, long_side: int | No
         baselines: also score the Laplacian and cepstrum baselines.
         progress: a tqdm bar on stderr (when it is a terminal).
         report: called with one line per photo left out.
+        manifest_rows: ``usable_manifest(manifest)`` when the caller has already read it.
 
     Returns:
         dict: the model's figures at the top level (n, auc, auc_sharp, auc_defocus, recall,
@@ -209,9 +229,7 @@ def score_real(model_or_runner, manifest: str | os.PathLike, long_side: int | No
     if long_side is not None:
         check_long_side(long_side)
     start = time.perf_counter()
-    photos, skipped = read_manifest(manifest)
-    for line in skipped:
-        report(line)
+    photos, skipped = manifest_rows or usable_manifest(manifest, report)
     with _active_runner(model_or_runner, threads, device) as runner:
         rows = score_photos(lambda photo: score_photo(runner, photo, long_side, baselines), manifest, photos,
                             skipped, desc="eval --real", progress=progress, report=report)

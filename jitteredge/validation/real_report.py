@@ -17,7 +17,7 @@ import numpy as np
 
 from jitteredge.validation.manifest import POSITIVE
 from jitteredge.validation.rates import roc_curve
-from jitteredge.validation.real import METHODS, LAPLACIAN_BLURRY_VAR, score_real
+from jitteredge.validation.real import METHODS, LAPLACIAN_BLURRY_VAR, check_long_side, score_real, usable_manifest
 
 WORST_PER_ROW = 4  # photos per row of real_worst.png
 TILE_PX = 420  # long side of each jitter picture on the sheet
@@ -165,9 +165,12 @@ def run_real_eval(model, manifest: str | os.PathLike, out_dir: str | os.PathLike
     from jitteredge.fileio import ensure_writable_dir, write_bytes_atomic, write_image_atomic
     from jitteredge.infer import open_runner
 
+    if long_side is not None:
+        check_long_side(long_side, "--long-side")  # before the folder is made
+    rows = usable_manifest(manifest)  # before the folder is made and the model loaded
     out = ensure_writable_dir(out_dir)  # before the work, not after it
     with open_runner(model, threads=threads, device=device) as runner:
-        report = score_real(runner, manifest, long_side)
+        report = score_real(runner, manifest, long_side, manifest_rows=rows)
         report["model"] = os.fspath(model)
         sheet = contact_sheet(runner, manifest, report, long_side, worst)
     write_bytes_atomic(out / "real.json", (json.dumps(report, indent=2) + "\n").encode())

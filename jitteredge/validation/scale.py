@@ -33,9 +33,10 @@ from typing import Callable
 import numpy as np
 
 from jitteredge.errors import JitterEdgeError
-from jitteredge.validation.manifest import LABELS, POSITIVE, Photo, read_manifest
+from jitteredge.validation.manifest import LABELS, POSITIVE, Photo
 from jitteredge.validation.rates import roc_auc, share
-from jitteredge.validation.real import _active_runner, _model_name, _stderr_line, check_long_side, score_photos
+from jitteredge.validation.real import (_active_runner, _model_name, _stderr_line, check_long_side, score_photos,
+                                        usable_manifest)
 
 READINGS = ("verdict", "working")
 
@@ -120,8 +121,8 @@ def summarise_sides(rows: list[dict], sides: list[int], reference: int) -> list[
 
 
 def scale_consistency(model_or_runner, manifest: str | os.PathLike, sides: list[int], *, threads: int | None = None,
-                      device: str = "cpu", progress: bool = True,
-                      report: Callable[[str], None] = _stderr_line) -> dict:
+                      device: str = "cpu", progress: bool = True, report: Callable[[str], None] = _stderr_line,
+                      manifest_rows: tuple[list[Photo], list[str]] | None = None) -> dict:
     """Analyse every photo of a manifest at each long side and compare the sides.
 
     Args:
@@ -131,6 +132,7 @@ def scale_consistency(model_or_runner, manifest: str | os.PathLike, sides: list[
         threads, device: for a runner opened here.
         progress: a tqdm bar on stderr (when it is a terminal).
         report: called with one line per photo left out.
+        manifest_rows: ``usable_manifest(manifest)`` when the caller has already read it.
 
     Returns:
         dict: ``sides``, ``reference_side``, ``by_side`` (summarise_sides), ``photos`` (measure_photo
@@ -142,9 +144,7 @@ def scale_consistency(model_or_runner, manifest: str | os.PathLike, sides: list[
     sides = check_sides(sides)
     reference = reference_side(sides)
     start = time.perf_counter()
-    photos, skipped = read_manifest(manifest)
-    for line in skipped:
-        report(line)
+    photos, skipped = manifest_rows or usable_manifest(manifest, report)
     with _active_runner(model_or_runner, threads, device) as runner:
         rows = score_photos(lambda photo: measure_photo(runner, photo, sides), manifest, photos, skipped,
                             desc="eval --real --long-sides", progress=progress, report=report)
@@ -208,8 +208,9 @@ def run_scale_eval(model, manifest: str | os.PathLike, out_dir: str | os.PathLik
     from jitteredge.fileio import ensure_writable_dir, write_bytes_atomic
 
     sides = check_sides(sides)  # before the folder is made
+    rows = usable_manifest(manifest)  # before the folder is made and the model loaded
     out = ensure_writable_dir(out_dir)  # before the work, not after it
-    report = scale_consistency(model, manifest, sides, threads=threads, device=device)
+    report = scale_consistency(model, manifest, sides, threads=threads, device=device, manifest_rows=rows)
     write_bytes_atomic(out / "scale.json", (json.dumps(report, indent=2) + "\n").encode())
     write_bytes_atomic(out / "scale.md", markdown_table(report).encode())
     return report

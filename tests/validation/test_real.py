@@ -136,3 +136,48 @@ def test_contact_sheet_never_builds_the_full_size_field(manifest, monkeypatch):
         monkeypatch.setattr(Prediction, "field_input_px", property(full_size))
         sheet = contact_sheet(runner, manifest, r, None, k=2)
     assert sheet.dtype == np.uint8 and sheet.ndim == 3 and sheet.shape[0] > 2 * 64
+
+
+@pytest.mark.parametrize("sides", ([], ["--long-sides", "32", "64"]))
+@pytest.mark.parametrize("content, word", [(None, "no such manifest file"),
+                                           ("file,kind\nx.png,shake\n", "'path' and 'label'"),
+                                           ("path,label\n", "no usable photo (0 row(s) left out)")])
+def test_a_bad_manifest_is_refused_before_the_folder_and_the_model(eval_verb_only, checkpoint, tmp_path, capsys,
+                                                                   monkeypatch, sides, content, word):
+    """eval --real (with or without --long-sides) reads and checks the manifest first: one line, exit 2,
+    no output folder made, no model loaded."""
+    import jitteredge.infer
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded before the manifest was checked")
+
+    monkeypatch.setattr(jitteredge.infer, "open_runner", no_model)
+    manifest = tmp_path / "m.csv"
+    if content is not None:
+        manifest.write_text(content)
+    out = tmp_path / "out"
+    rc = cli.main(["eval", "--real", str(manifest), "--model", str(checkpoint), "--out", str(out), *sides])
+    captured = capsys.readouterr()
+    assert rc == 2 and word in captured.err and len(captured.err.strip().splitlines()) == 1, captured.err
+    assert captured.out == "" and not out.exists()
+
+
+def test_rows_left_out_are_listed_once_before_a_manifest_with_no_usable_row_is_refused(
+        eval_verb_only, checkpoint, tmp_path, capsys, monkeypatch):
+    import jitteredge.infer
+
+    monkeypatch.setattr(jitteredge.infer, "open_runner", lambda *a, **k: pytest.fail("model loaded"))
+    (tmp_path / "m.csv").write_text("path,label\ngone.png,shake\nx.png,cat\n")
+    for sides in ([], ["--long-sides", "64"]):
+        rc = cli.main(["eval", "--real", str(tmp_path / "m.csv"), "--model", str(checkpoint),
+                       "--out", str(tmp_path / "r"), *sides])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and len(err) == 3 and "gone.png: no such photo" in err[0] and "unknown label" in err[1]
+        assert "no usable photo (2 row(s) left out)" in err[2] and not (tmp_path / "r").exists()
+
+
+def test_a_bad_long_side_for_real_is_refused_before_the_folder(eval_verb_only, checkpoint, manifest, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = cli.main(["eval", "--real", str(manifest), "--model", str(checkpoint), "--out", str(out), "--long-side", "8"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--long-side 8" in err and len(err.strip().splitlines()) == 1 and not out.exists()
