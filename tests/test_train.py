@@ -289,3 +289,31 @@ def test_the_loss_equals_the_shipped_runs_loss():
     new, old = regression_loss(code, target, cfg), bench._shipped_regression_loss(code, target, cfg)
     assert float(new[0]) == pytest.approx(float(old[0]), rel=1e-5)
     assert new[1]["false_shake"] == pytest.approx(old[1]["false_shake"], rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ("init_weights", "teacher"))
+def test_a_missing_start_or_teacher_model_is_refused_up_front(tmp_path, name):
+    """--init-weights and --teacher: a path that is not a file nor a registered name is refused by
+    validate (one line naming the setting), before any data is made."""
+    flag = name.replace("_", "-")
+    missing = str(tmp_path / "MISSING.pt")
+    with pytest.raises(JitterEdgeError, match=f"^{flag} .*MISSING.pt: no such model file"):
+        TrainConfig(out_dir=str(tmp_path / "run"), **{name: missing}).validate()
+    with pytest.raises(JitterEdgeError, match=f"^{flag} .*: is a folder"):
+        TrainConfig(out_dir=str(tmp_path / "run"), **{name: str(tmp_path)}).validate()
+    TrainConfig(out_dir=str(tmp_path / "run"), **{name: "default"}).validate()  # a registered name
+    (tmp_path / "model.pt").write_bytes(b"x")
+    TrainConfig(out_dir=str(tmp_path / "run"), **{name: str(tmp_path / "model.pt")}).validate()
+
+
+def test_a_resumed_run_needs_neither_its_start_weights_nor_an_unused_teacher(tmp_path):
+    """Resuming continues from last.pt (the start weights are not read again); a teacher of weight 0 is not loaded."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.pt").write_bytes(b"x")
+    gone = str(tmp_path / "gone.pt")
+    TrainConfig(out_dir=str(tmp_path / "run"), resume=True, init_weights=gone).validate()
+    TrainConfig(out_dir=str(tmp_path / "run"), teacher=gone, teacher_weight=0.0).validate()
+    with pytest.raises(JitterEdgeError, match="^teacher "):
+        TrainConfig(out_dir=str(tmp_path / "run"), resume=True, teacher=gone).validate()
+    with pytest.raises(JitterEdgeError, match="^init-weights "):  # no last.pt: a new run starts from them
+        TrainConfig(out_dir=str(tmp_path / "new"), resume=True, init_weights=gone).validate()

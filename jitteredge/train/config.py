@@ -134,6 +134,7 @@ class TrainConfig:
             raise JitterEdgeError(f"amp must be auto, bf16, fp16 or off, got {self.amp!r}")
         if self.val_real and not Path(self.val_real).is_file():
             raise JitterEdgeError(f"val-real {self.val_real}: no such manifest file")
+        self._check_models()
         if self.val_real_long_side is not None and self.val_real_long_side < 16:
             raise JitterEdgeError(f"val-real-long-side must be at least 16, got {self.val_real_long_side}")
         if self.workers < 0:
@@ -144,6 +145,21 @@ class TrainConfig:
             sample_config(self, self.crop_px)
         except (TypeError, ValueError) as exc:
             raise JitterEdgeError(f"training sample settings: {exc}") from None
+
+    def _check_models(self) -> None:
+        """The start weights and the teacher exist (a file or a registered name) before any data is made.
+        A resumed run goes on from last.pt (its start weights are not read again); a teacher of weight 0
+        is not loaded."""
+        from jitteredge.weights import resolve_model
+
+        resumed = self.resume and (Path(self.out_dir) / "last.pt").is_file()
+        for name, spec in (("init-weights", "" if resumed else self.init_weights),
+                           ("teacher", self.teacher if self.teacher_weight > 0 else "")):
+            if spec:
+                try:
+                    resolve_model(spec)
+                except JitterEdgeError as exc:
+                    raise JitterEdgeError(f"{name} {exc}") from None
 
 
 def sample_config(cfg: TrainConfig, size_px: int, **overrides):

@@ -100,3 +100,16 @@ def test_a_released_model_cannot_be_resumed(tmp_path, capsys):
     torch.save(strip_for_release(read_payload(out / "last.pt")), out / "last.pt")
     code, _, err = _train(capsys, "--source", "procedural", "--out", str(out), "--steps", "2", "--resume", *TINY)
     assert code == 2 and "cannot be resumed" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("flag", ("--init-weights", "--teacher"))
+def test_a_missing_model_is_refused_before_the_data_and_the_run_folder(tmp_path, capsys, monkeypatch, flag):
+    import jitteredge.data
+
+    monkeypatch.setattr(jitteredge.data, "open_training_source", lambda *a, **k: pytest.fail("data opened"))
+    out = tmp_path / "run"
+    code, _, err = _train(capsys, "--source", "procedural", "--out", str(out), "--steps", "1",
+                          flag, str(tmp_path / "MISSING.pt"), *TINY)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and f"{flag[2:]} " in lines[0] and "MISSING.pt: no such model file" in lines[0]
+    assert not out.exists()
