@@ -9,7 +9,7 @@ fixed seed) in five groups: strong, mild, curved, sharp, defocus. Methods, all i
 * ``predicted field``: ``deblur`` with the field the model predicts (``infer.predict_field``), and its
   flat-area mask and threshold, as ``jitteredge deblur`` does;
 * ``uniform kernel``: ``deblur`` with one kernel for the whole photo, the median of the true field
-  (signs folded to U >= 0): what a uniform-blur deconvolution tool would be given;
+  (signs folded about its dominant direction): what a uniform-blur deconvolution tool would be given;
 * ``unsharp mask``: photo + 1.0 x (photo - Gaussian(sigma 1.5 px)), the usual sharpening.
 
 PSNR is over the whole photo in stored values (0-255); SSIM (Wang et al. 2004, Gaussian window of
@@ -73,9 +73,15 @@ def unsharp_mask(photo: np.ndarray) -> np.ndarray:
 
 
 def uniform_field(field: np.ndarray) -> np.ndarray:
-    """The photo-wide median of the field (signs folded to U >= 0), as a constant field."""
+    """The photo-wide median of the field, as a constant field.
+
+    (U, V) and (-U, -V) are the same blur, so each vector is first turned to the side of the field's
+    dominant direction (the principal axis of its vectors, a sign-invariant direction): folding to
+    U >= 0 instead would split a near-vertical blur into V > 0 and V < 0 and take a median near 0.
+    """
     flat = field.reshape(-1, 2).astype(np.float64)
-    flat = np.where(flat[:, :1] < 0, -flat, flat)
+    _, axes = np.linalg.eigh(flat.T @ flat)  # eigenvalues ascending: the last axis is the dominant one
+    flat = np.where((flat @ axes[:, -1] < 0)[:, None], -flat, flat)
     out = np.empty_like(field)
     out[...] = np.median(flat, axis=0).astype(np.float32)
     return out
