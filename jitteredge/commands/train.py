@@ -35,7 +35,7 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                    help="start from these weights (checkpoint path or shipped name) with a fresh optimizer and schedule")
     g.add_argument("--teacher", metavar="MODEL",
                    help="also learn this trained model's predicted field on the same samples (checkpoint path or "
-                        "shipped name): leads a new network off the all-zero start fast; may change on --resume")
+                        "shipped name), i.e. distillation; may change on --resume")
     g.add_argument("--teacher-weight", type=float, metavar="W",
                    help=f"weight of the squared difference to the teacher's field (default {d.teacher_weight}; 0 = off)")
     g = parser.add_argument_group("data")

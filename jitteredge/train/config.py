@@ -21,9 +21,8 @@ _FRACTIONS = ("shake_fraction", "mild_fraction", "sharp_fraction", "defocus_frac
               "grain_fraction")
 # Settings a resumed run may change (with a warning): how long it goes on, how often it validates and
 # saves, on which machine, and what it reports. Every other setting defines the run.
-# zero_weight and the teacher may change: a run from scratch starts with a light false-shake penalty (a heavy one holds
-# the network on the all-zero field for thousands of steps) and raises it once the network reads shake;
-# a teacher that led a new network off that plateau can be dropped (or weighed less) later.
+# zero_weight and the teacher may change too: a run can start with a light false-shake penalty and raise
+# it once the network reads shake, and a teacher can be weighed less or dropped as the network passes it.
 RESUME_MAY_CHANGE = ("steps", "max_minutes", "val_every", "ckpt_every", "log_every", "device", "workers", "threads",
                      "amp", "channels_last", "progress", "val_real", "val_real_long_side", "init_weights",
                      "ema_decay", "zero_weight", "teacher", "teacher_weight")
@@ -36,11 +35,11 @@ class TrainConfig:
     out_dir: str = "runs/train"  # run folder: checkpoints, log.csv, config.json
     resume: bool = False  # continue from out_dir/last.pt when it exists
     # --- model ---
-    model_preset: str = "edge"  # jitteredge.model.PRESETS name: "edge" or "paper"
+    model_preset: str = "edge"  # jitteredge.model.PRESETS name: "edge", "edge2" or "paper"
     init_weights: str = ""  # start from these weights (a checkpoint or model name) with a fresh optimizer and schedule
     head: str = "regression"  # "regression" (squared code loss, claim 5) or "classes" (softmax, Gong)
-    teacher: str = ""  # a trained model (checkpoint or name) whose predicted field the network also learns,
-    #                    on the same samples: leads a new architecture off the all-zero plateau fast
+    teacher: str = ""  # a trained model (checkpoint or name) whose predicted field the network also learns
+    #                    on the same samples (distillation)
     teacher_weight: float = 1.0  # weight of the squared code difference to the teacher (0 = teacher off)
     # --- data ---
     source: str = "procedural"  # training photos: "procedural", "bsds500" (train split) or a folder
