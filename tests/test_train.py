@@ -229,6 +229,17 @@ def test_init_weights_starts_from_a_model_with_a_fresh_schedule(tmp_path):
                           head="classes", **TINY))
 
 
+def test_init_weights_accept_a_checkpoint_saved_before_a_model_field_existed(tmp_path):
+    """The shipped weights were saved before ModelConfig had ``stem``: the missing field is its default."""
+    first = train(TrainConfig(out_dir=str(tmp_path / "a"), steps=1, val_every=1, **TINY))
+    payload = read_payload(first.last)
+    del payload["model_config"]["stem"]
+    old = tmp_path / "old.pt"
+    torch.save(payload, old)
+    tuned = train(TrainConfig(out_dir=str(tmp_path / "b"), steps=1, val_every=1, init_weights=str(old), **TINY))
+    assert tuned.step == 1
+
+
 def test_cpu_precision_follows_the_amp_setting():
     from jitteredge.train import _amp_dtype
 

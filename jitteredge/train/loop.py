@@ -83,13 +83,21 @@ def _model_config(cfg: TrainConfig):
     return dataclasses.replace(PRESETS[cfg.model_preset], head=cfg.head, num_classes=0)
 
 
+def _saved_model_config(payload: dict):
+    """A checkpoint's ModelConfig, fields it predates at their defaults (a model saved before the
+    ``stem`` field existed is a conv_pool network)."""
+    from jitteredge.model import ModelConfig
+
+    return ModelConfig.from_dict(payload["model_config"])
+
+
 def _load_initial_weights(model, spec: str) -> None:
     """Load a model's weights (checkpoint path or registered name) into ``model``; shapes must match."""
     from jitteredge.checkpoint import inference_weights, read_payload
     from jitteredge.weights import resolve_model
 
     payload = read_payload(resolve_model(spec))
-    if payload["model_config"] != model.config.to_dict():
+    if _saved_model_config(payload) != model.config:
         raise JitterEdgeError(f"{spec}: its model ({payload['model_config'].get('preset')}) differs from this run's; "
                               "use the same --model/--head")
     model.load_state_dict(inference_weights(payload))  # a run's average when it has one
@@ -161,7 +169,7 @@ def _check_resume(cfg: TrainConfig, payload: dict, last_path: Path) -> list[str]
     if missing:
         raise JitterEdgeError(f"{last_path}: has no {' or '.join(missing)} state (a released model?); "
                               "it cannot be resumed, start a new run in another --out")
-    if payload["model_config"] != _model_config(cfg).to_dict():
+    if _saved_model_config(payload) != _model_config(cfg):
         raise JitterEdgeError(f"{last_path}: checkpoint model ({payload['model_config'].get('preset')}, "
                               f"head {payload['model_config'].get('head')}) differs from this run's; "
                               "use another --out or the same --model/--head")
