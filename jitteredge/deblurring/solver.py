@@ -16,17 +16,22 @@ term through a 0/1 weight M (Whyte et al. 2014: a clipped pixel says "at least t
   ratio 1.
 
 Both count ``iterations`` in operator applications (one A and one A^T each), the cost that matters.
+Both apply A and A^T through a ``TileOperator`` (buffers allocated once per tile); ``rl_tv`` also does
+the rest of its iteration in parallel Numba kernels (``kernels``), the hyper-Laplacian's CG vector
+updates stay in NumPy.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from jitteredge.synth.adjoint import apply_field_adjoint
-from jitteredge.synth.blur import apply_field
+from jitteredge.deblurring import kernels
+from jitteredge.deblurring.tile_operator import TileOperator
 
 _EPS_GRAD = 0.01  # linear-light gradient below which the prior is quadratic (IRLS smoothing)
-_FLOOR = 1e-4  # Richardson-Lucy: smallest predicted value (keeps ratios finite)
+_EPS_GRAD2 = np.float32(_EPS_GRAD * _EPS_GRAD)
+_FLOOR = np.float32(1e-4)  # Richardson-Lucy: smallest predicted value (keeps ratios finite)
+_MIN_DENOMINATOR = np.float32(0.05)  # Richardson-Lucy-TV: smallest denominator (where the TV term outweighs A^T 1)
 
 
 def gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,11 +53,11 @@ def gradients_adjoint(px: np.ndarray, py: np.ndarray) -> np.ndarray:
     return out
 
 
-def _normal(v: np.ndarray, field: np.ndarray, mask: np.ndarray, lam: float, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
+def _normal(v: np.ndarray, op: TileOperator, mask: np.ndarray, lam: float, wx: np.ndarray, wy: np.ndarray) -> np.ndarray:
     """(A^T M A + lam D^T W D) v."""
-    blurred = apply_field(v, field)
+    blurred = op.blur(v)
     blurred *= mask
-    out = apply_field_adjoint(blurred, field)
+    out = op.adjoint(blurred)
     gx, gy = gradients(v)
     gx *= wx
     gy *= wy
@@ -83,19 +88,20 @@ def hyper_laplacian(y: np.ndarray, field: np.ndarray, mask: np.ndarray, iteratio
     Returns:
         float32 (h, w, 3) estimate (not clipped).
     """
+    op = TileOperator(field)  # A and A^T with their buffers, for all the steps
     x = y.copy()
-    rhs = apply_field_adjoint(np.ascontiguousarray(y * mask), field)
+    rhs = op.adjoint(np.ascontiguousarray(y * mask))
     done = 0
     while done < iterations:
         np.maximum(x, 0.0, out=x)  # light is not negative: project between the CG cycles
         wx, wy = _irls_weights(x, alpha)
-        r = rhs - _normal(x, field, mask, lam, wx, wy)
+        r = rhs - _normal(x, op, mask, lam, wx, wy)
         p = r.copy()
         rr = float(np.vdot(r, r))
         for _ in range(min(reweight_every, iterations - done)):
             if rr <= 0.0:
                 break
-            q = _normal(p, field, mask, lam, wx, wy)
+            q = _normal(p, op, mask, lam, wx, wy)
             pq = float(np.vdot(p, q))
             if pq <= 0.0:
                 break
@@ -117,19 +123,31 @@ def hyper_laplacian(y: np.ndarray, field: np.ndarray, mask: np.ndarray, iteratio
 
 def rl_tv(y: np.ndarray, field: np.ndarray, mask: np.ndarray, iterations: int, lam: float, step=None) -> np.ndarray:
     """Restore a linear tile by Richardson-Lucy with total variation (see the module docstring);
-    arguments as ``hyper_laplacian``."""
-    x = np.maximum(y, _FLOOR)
-    norm = apply_field_adjoint(np.ones_like(y), field)
+    arguments as ``hyper_laplacian``.
+
+    Every step runs in parallel Numba kernels on buffers allocated once (``kernels``,
+    ``TileOperator``): the estimate lives in two padded buffers used in turn (the update reads the old
+    one's neighbours), the ratio overwrites the prediction. Same numbers as the NumPy formulation
+    ``solver_reference.rl_tv_reference``.
+    """
+    h, w = y.shape[:2]
+    op = TileOperator(field)
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    x_now, x_next = op.new_padded(), op.new_padded()
+    op.set_padded(np.maximum(y, _FLOOR), x_now)
+    norm = op.adjoint(np.ones_like(y))
+    ratio = np.empty_like(y)
+    back = np.empty_like(y)
+    scratch = np.zeros((op.threads, 3, 3 * w + 3), np.float32)
+    lam32 = np.float32(lam)
     for _ in range(iterations):
-        predicted = np.maximum(apply_field(x, field), _FLOOR)
-        ratio = np.where(mask > 0, y / predicted, np.float32(1.0)).astype(np.float32)
-        back = apply_field_adjoint(ratio, field)
-        denominator = norm
-        if lam > 0:
-            gx, gy = gradients(x)
-            length = np.sqrt(gx * gx + gy * gy + np.float32(_EPS_GRAD * _EPS_GRAD))
-            denominator = norm + np.float32(lam) * gradients_adjoint(gx / length, gy / length)
-        x = x * back / np.maximum(denominator, np.float32(0.05))
+        op.blur_padded(x_now, ratio)
+        kernels.rl_ratio(y, mask, ratio, _FLOOR, ratio)
+        op.adjoint(ratio, back)
+        kernels.rl_tv_update(x_now, h, w, op.pad, back, norm, lam32, _EPS_GRAD2, _MIN_DENOMINATOR, scratch, x_next)
+        kernels.fill_border(x_next, h, w, op.pad)
+        x_now, x_next = x_next, x_now
         if step is not None:
             step()
-    return x
+    return op.interior(x_now)
