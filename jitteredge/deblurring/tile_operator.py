@@ -16,13 +16,15 @@ import numpy as np
 
 from jitteredge.deblurring import kernels
 from jitteredge.synth.adjoint import _scatter_kernel
-from jitteredge.synth.blur import _blur_kernel, _check, _pad_for, _reflect101
+from jitteredge.synth.blur import _blur_kernel, _check, _pad_for
 
 
 def _reflection_groups(n: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
     """(start int64 (n + 1), src int64 (n + 2 pad)): the padded indices that reflect onto each index,
     ascending within each group (the order ``adjoint``'s fold sums them in)."""
-    target = np.array([_reflect101(i - pad, n) for i in range(n + 2 * pad)], np.int64)
+    period = 2 * (n - 1)  # blur._reflect101 on the whole range at once
+    target = (np.arange(n + 2 * pad, dtype=np.int64) - pad) % period
+    target = np.where(target >= n, period - target, target)
     src = np.argsort(target, kind="stable").astype(np.int64)
     start = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(target, minlength=n), out=start[1:])
