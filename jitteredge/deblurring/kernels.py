@@ -18,12 +18,10 @@ from jitteredge.synth.blur import _reflect101
 _KERNEL = dict(parallel=True, nogil=True, cache=True)
 
 
+@njit(inline="always")
 def _block(chunk, n_chunks, n):
     """Rows [start, stop) of one of n_chunks contiguous blocks of n rows."""
     return chunk * n // n_chunks, (chunk + 1) * n // n_chunks
-
-
-_block = njit(inline="always")(_block)
 
 
 @njit(**_KERNEL)

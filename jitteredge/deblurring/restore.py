@@ -3,9 +3,10 @@
 The photo goes to linear light (``tone``), is cut into tiles of ``tile_px`` (each solved with a margin
 as long as the longest blur near it plus ``overlap_px``, then cropped: the margin absorbs the tile's
 artificial border), and each tile is deconvolved (``solver``). Memory follows the tile, not the photo:
-besides the photo, its field and the result, a tile of side T with margin m holds about 30 float32
-planes of (T + 2 m)^2 x 3 (IRLS weights, CG vectors, the padded copies and per-thread scatter buffers
-of the kernels): about 100 MB at T = 512, m = 40. The Numba kernels run on ``numba.get_num_threads()``
+besides the photo, its field and the result, a tile of side T with margin m holds about 13 float32
+RGB planes of (T + 2 m)^2 with RL-TV (the solver's buffers, the padded copies and per-thread scatter
+buffers, the tile's linear copy and mask; about 55 MB at T = 512, m = 40) and about 20 with the
+hyper-Laplacian (CG vectors, IRLS weights). The Numba kernels run on ``numba.get_num_threads()``
 threads (all cores by default).
 
 Pixels that did not shake come back bit for bit: those whose blur is not longer than ``shaken_px``
