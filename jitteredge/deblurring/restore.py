@@ -11,7 +11,8 @@ threads (all cores by default).
 
 Pixels that did not shake come back bit for bit: those whose blur is not longer than ``shaken_px``
 and those in flat areas (no local contrast, ``jitteredge.evidence``), where no blur can be seen and a
-field is a guess. Tiles with no shaken pixel are skipped.
+field is a guess. Tiles with no shaken pixel are skipped. Restored pixels are kept within the photo's
+own range near them (``clamp_to_local_range``, ``DeblurSettings.local_range``).
 """
 
 from __future__ import annotations
@@ -121,10 +122,32 @@ def deblur(image: np.ndarray, field: np.ndarray, settings: DeblurSettings | None
         oy, ox = tile.core[0].start - tile.ext[0].start, tile.core[1].start - tile.ext[1].start
         ch, cw = tile.core[0].stop - tile.core[0].start, tile.core[1].stop - tile.core[1].start
         restored = tone.to_stored(x[oy:oy + ch, ox:ox + cw], cfg.gamma, image.dtype)
+        if cfg.local_range:
+            restored = clamp_to_local_range(restored, stored, f, (oy, ox))
         keep = ~changed[tile.core]
         restored[keep] = image[tile.core][keep]
         out[tile.core] = restored
     return out
+
+
+def clamp_to_local_range(restored: np.ndarray, stored: np.ndarray, field: np.ndarray,
+                         offset: tuple[int, int]) -> np.ndarray:
+    """``restored`` (a tile's core) clamped per channel to the min and max of the observed ``stored``
+    (the tile with its margin, core at ``offset``) within a square of half the tile's longest blur.
+
+    A blurred pixel is a mean of the sharp ones along its segment, so a sharp edge lies within the
+    range its blur spread over; a restored value far past every observed value near it is the
+    overshoot a kernel shorter or turned from the real blur leaves (dark halos, ringing).
+    """
+    radius = int(math.ceil(0.5 * float(np.hypot(field[..., 0], field[..., 1]).max())))
+    if radius == 0:
+        return restored
+    square = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))
+    low = cv2.erode(stored, square, borderType=cv2.BORDER_REPLICATE)
+    high = cv2.dilate(stored, square, borderType=cv2.BORDER_REPLICATE)
+    oy, ox = offset
+    h, w = restored.shape[:2]
+    return np.clip(restored, low[oy:oy + h, ox:ox + w], high[oy:oy + h, ox:ox + w])
 
 
 def operator_count(image_hw: tuple[int, int], field: np.ndarray, evidence: np.ndarray,

@@ -32,6 +32,8 @@ class DeblurSettings:
     evidence_min_std: int = EVIDENCE_MIN_STD  # flat pixels come back unchanged
     tile_px: int = 512  # side of the tiles solved one at a time (memory follows the tile, not the photo)
     overlap_px: int = 8  # margin added to each tile beyond the longest blur near it
+    local_range: bool = True  # clamp each restored pixel to the photo's range within half its tile's
+    #                           longest blur: overshoot past it is the halo and ringing of a wrong kernel
 
     def validate(self) -> "DeblurSettings":
         """Raise ValueError naming the first bad field; return self."""

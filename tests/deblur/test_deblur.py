@@ -137,3 +137,30 @@ def test_library_entry_point():
     import jitteredge
 
     assert jitteredge.deblur is deblur
+
+
+def test_restored_pixels_stay_within_the_photos_local_range():
+    """An overshoot past every observed value within half the longest blur is clipped to that range;
+    values inside it, and tiles without blur, are left alone."""
+    from jitteredge.deblurring.restore import clamp_to_local_range
+
+    stored = np.full((12, 12, 3), 100, np.uint8)
+    stored[:, 6:] = 200  # a vertical edge
+    field = np.zeros((12, 12, 2), np.float32)
+    field[..., 0] = 4.0  # horizontal blur of 4 px: a window of 2 px either side
+    restored = stored[2:10, 2:10].copy()
+    restored[:, 0] = 40  # a dark halo beside the edge, 3 px from it: below every value near it
+    restored[:, 5] = 255  # a bright overshoot next to the edge
+    restored[:, 3] = 150  # a value inside the local range (100-200 across the edge)
+    out = clamp_to_local_range(restored, stored, field, (2, 2))
+    assert (out[:, 0] == 100).all() and (out[:, 5] == 200).all() and (out[:, 3] == 150).all()
+    assert clamp_to_local_range(restored, stored, np.zeros_like(field), (2, 2)) is restored
+
+
+def test_the_local_range_guard_can_be_turned_off(rng):
+    sharp = texture(rng, 48, 48)
+    photo, field = shaken(sharp, 7.0, 3.0)
+    guarded = deblur(photo, field)
+    free = deblur(photo, field, DeblurSettings(local_range=False))
+    assert not np.array_equal(guarded, free)
+    assert DeblurSettings.from_dict(DeblurSettings(local_range=False).to_dict()).local_range is False
