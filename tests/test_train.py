@@ -238,6 +238,10 @@ def test_init_weights_accept_a_checkpoint_saved_before_a_model_field_existed(tmp
     torch.save(payload, old)
     tuned = train(TrainConfig(out_dir=str(tmp_path / "b"), steps=1, val_every=1, init_weights=str(old), **TINY))
     assert tuned.step == 1
+    payload["model_config"]["wings"] = 2  # a field this version does not know: named, not a traceback
+    torch.save(payload, old)
+    with pytest.raises(JitterEdgeError, match="old.pt: its model config cannot be read"):
+        train(TrainConfig(out_dir=str(tmp_path / "c"), steps=1, val_every=1, init_weights=str(old), **TINY))
 
 
 def test_cpu_precision_follows_the_amp_setting():

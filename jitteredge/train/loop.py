@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jitteredge.errors import JitterEdgeError
+from jitteredge.errors import JitterEdgeError, first_line
 from jitteredge.fileio import ensure_writable_dir
 from jitteredge.train.config import TrainConfig, resume_settings, sample_config
 from jitteredge.train.log import RunLog, start_header, validation_line
@@ -83,12 +83,15 @@ def _model_config(cfg: TrainConfig):
     return dataclasses.replace(PRESETS[cfg.model_preset], head=cfg.head, num_classes=0)
 
 
-def _saved_model_config(payload: dict):
+def _saved_model_config(payload: dict, source):
     """A checkpoint's ModelConfig, fields it predates at their defaults (a model saved before the
-    ``stem`` field existed is a conv_pool network)."""
+    ``stem`` field existed is a conv_pool network); one that cannot be read is named in the error."""
     from jitteredge.model import ModelConfig
 
-    return ModelConfig.from_dict(payload["model_config"])
+    try:
+        return ModelConfig.from_dict(payload["model_config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JitterEdgeError(f"{source}: its model config cannot be read ({first_line(exc)[:160]})") from None
 
 
 def _load_initial_weights(model, spec: str) -> None:
@@ -97,7 +100,7 @@ def _load_initial_weights(model, spec: str) -> None:
     from jitteredge.weights import resolve_model
 
     payload = read_payload(resolve_model(spec))
-    if _saved_model_config(payload) != model.config:
+    if _saved_model_config(payload, spec) != model.config:
         raise JitterEdgeError(f"{spec}: its model ({payload['model_config'].get('preset')}) differs from this run's; "
                               "use the same --model/--head")
     model.load_state_dict(inference_weights(payload))  # a run's average when it has one
@@ -169,7 +172,7 @@ def _check_resume(cfg: TrainConfig, payload: dict, last_path: Path) -> list[str]
     if missing:
         raise JitterEdgeError(f"{last_path}: has no {' or '.join(missing)} state (a released model?); "
                               "it cannot be resumed, start a new run in another --out")
-    if _saved_model_config(payload) != _model_config(cfg):
+    if _saved_model_config(payload, last_path) != _model_config(cfg):
         raise JitterEdgeError(f"{last_path}: checkpoint model ({payload['model_config'].get('preset')}, "
                               f"head {payload['model_config'].get('head')}) differs from this run's; "
                               "use another --out or the same --model/--head")
