@@ -60,6 +60,10 @@ class ExportConfig:
     opset: int = 17  # ONNX opset; >= 17 (parsed by TensorRT 10+, ONNX Runtime Mobile)
     out: str | None = None  # artifact path; None = ./<model name>[.<precision>]<suffix>
     tolerance_px: float = 1e-3  # max |field(torch) - field(ONNX Runtime)| in px, FP32 export
+    # Pad the float stem to a multiple of this many channels (onnx_export.pad_stem_channels: same
+    # output, faster on ONNX Runtime's x86 blocked layout); None = 16 for onnx, 0 (off) for ort and
+    # engine, whose runtimes would only pay for the extra filters.
+    stem_channel_multiple: int | None = None
     # INT8 calibration and accuracy gate
     calib_dir: str | None = None  # folder of photos to calibrate on; None = synthetic samples
     calib_samples: int = 64  # calibration images
@@ -130,6 +134,10 @@ class ExportConfig:
             raise JitterEdgeError(f"--workspace {cfg.trt_workspace_mib}: need at least 1 MiB")
         if cfg.activation_type not in ("auto", "int8", "uint8"):
             raise JitterEdgeError(f"--int8-activations {cfg.activation_type!r}: choose auto, int8 or uint8")
+        if cfg.stem_channel_multiple is None:
+            cfg = replace(cfg, stem_channel_multiple=16 if fmt == "onnx" else 0)
+        if cfg.stem_channel_multiple < 0:
+            raise JitterEdgeError(f"stem_channel_multiple {cfg.stem_channel_multiple}: need 0 (off) or more")
         if cfg.activation_type == "auto":
             cfg = replace(cfg, activation_type="int8" if fmt == "engine" else "uint8")
         if cfg.activation_type == "uint8" and fmt == "engine":

@@ -99,7 +99,8 @@ def _from_checkpoint(source: Path, cfg: ExportConfig, tmp: Path, report: dict) -
                         "metrics": payload.get("metrics", {})}}
     meta = onnx_export.build_metadata(net.config.to_dict(), "fp32", cfg.imgsz, extra=extra)
     fp32 = tmp / "model.fp32.onnx"
-    onnx_export.export_onnx(net, fp32, cfg.imgsz, cfg.opset, meta, cfg.sample_hw())
+    onnx_export.export_onnx(net, fp32, cfg.imgsz, cfg.opset, meta, cfg.sample_hw(),
+                            stem_multiple=cfg.stem_channel_multiple or 0)
     shapes = [cfg.sample_hw()] if cfg.imgsz else [cfg.sample_hw(), (48, 80)]
     diff = onnx_export.compare_with_torch(net, fp32, shapes)
     report["onnx_vs_torch_max_px"] = diff

@@ -34,9 +34,14 @@ def test_static_round_trip_metadata_checker_and_numerics(checkpoint, tmp_path):
     assert meta["model_config"]["enc_widths"] == [12, 24, 48]
     assert meta["input"]["height"] == 32 and meta["input"]["width"] == 48
     # BatchNorm folded away, transposed convolutions as Conv + DepthToSpace: one Conv per block.
-    assert {n.op_type for n in model.graph.node} == {"Conv", "Relu", "MaxPool", "Concat", "DepthToSpace"}
+    assert {n.op_type for n in model.graph.node} == {"Conv", "Relu", "MaxPool", "Concat", "DepthToSpace", "Slice",
+                                                     "Constant"}  # Constant: the Slice bounds
     ops = [n.op_type for n in model.graph.node]
     assert ops[:3] == ["Conv", "MaxPool", "Relu"]  # stem pooled before its ReLU (they commute exactly)
+    # The stem is padded from 12 to 16 channels for ONNX Runtime's blocked layout, then sliced back.
+    stem_weight = next(i for i in model.graph.initializer if i.name == model.graph.node[0].input[1])
+    assert list(stem_weight.dims) == [16, 3, 3, 3]
+    assert ops[3:8] == ["Constant"] * 4 + ["Slice"] and ops[8] == "Conv"
     dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]
     assert dims == [3, 32, 48]
 
@@ -142,3 +147,33 @@ def test_classes_head_exports_its_code(tmp_path):
     assert result.report["onnx_vs_torch_max_px"] <= 1e-3
     (y,) = onnx_export.ort_session(out).run(None, {"input": np.zeros((1, 3, 32, 32), np.float32)})
     assert y.shape == (1, 2, 32, 32)
+
+
+@pytest.mark.parametrize("preset,padded", [("edge", True), ("edge2", False), ("paper", True)])
+def test_padded_stem_gives_the_same_output(preset, padded):
+    """pad_stem_channels adds all-zero filters and slices them off after pooling: same field."""
+    import torch
+
+    from jitteredge.model import build_model
+
+    torch.manual_seed(7)
+    net = build_model(preset).eval()
+    plain = onnx_export.export_module(net)
+    wide = onnx_export.export_module(net, stem_multiple=16)
+    x = torch.randn(2, 3, 32, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(wide(x), plain(x), atol=1e-5, rtol=1e-5)
+    if padded:
+        assert wide.net.stage1[-1][0].out_channels % 16 == 0
+        assert wide.net.stage1[-1][0].out_channels != plain.net.stage1[-1][0].out_channels
+    assert onnx_export.pad_stem_channels(onnx_export.export_module(net).net, 16) is padded
+
+
+@pytest.mark.parametrize("fmt,multiple", [("onnx", 16), ("ort", 0), ("engine", 0)])
+def test_stem_padding_is_asked_for_onnx_files_only(fmt, multiple):
+    from jitteredge.export import ExportConfig
+
+    assert ExportConfig(format=fmt).validate().stem_channel_multiple == multiple
+    assert ExportConfig(format=fmt, stem_channel_multiple=8).validate().stem_channel_multiple == 8
+    with pytest.raises(JitterEdgeError, match="stem_channel_multiple"):
+        ExportConfig(format=fmt, stem_channel_multiple=-1).validate()
