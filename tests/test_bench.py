@@ -337,6 +337,22 @@ def test_end_to_end_onnx_fp32(tiny, tmp_path, capsys):
     assert "accuracy gate FAILED" in printed.err  # and the table on stderr
 
 
+def test_a_fixed_size_model_is_timed_and_says_why_accuracy_is_missing(tiny, tmp_path, capsys):
+    """A static 48 px export against the 32 px validation set: the row runs, the reason names both sizes."""
+    from jitteredge.export import ExportConfig, run_export
+
+    static = tmp_path / "static48.onnx"
+    run_export(ExportConfig(model=str(tiny.ckpt), imgsz=(48, 48), out=str(static), progress=False))
+    out = tmp_path / "rows.json"
+    code = run_cli(["--backends", "onnx-fp32", "--onnx", str(static), "--imgsz", "48", "--runs", "2", "--warmup", "0",
+                    "--batch", "1", "--throughput-runs", "1", "--valset", str(tiny.valset), "--json", str(out),
+                    "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    (row,) = json.loads(out.read_text())
+    assert row["status"] == RAN and row["latency_p50_ms"] > 0 and row["epe_px"] is None
+    assert "takes 48x48 input" in row["reason"] and "validation set is 32x32" in row["reason"]
+
+
 def test_bad_input_is_one_line_error(tiny, tmp_path, capsys):
     assert run_cli(["--backends", "onnx-fp32", "--onnx", str(tmp_path / "missing.onnx"),
                     "--valset", str(tiny.valset), "--no-progress", "--runs", "1"]) == 2

@@ -150,13 +150,20 @@ class Bench:
                     setattr(row, k, v)
                 if plan.backend == "tensorrt":
                     row.precision = str(getattr(opened, "precision", row.precision))
-                if acc is None and self.valset is not None:
-                    acc = accuracy(opened.predict, self.valset, batch=min(8, max(cfg.batches)))
-                if acc is not None:
-                    for k, v in acc.items():
-                        setattr(row, k, v)
+                fixed = getattr(opened, "fixed_hw", None)
+                val_hw = tuple(self.valset.inputs.shape[2:]) if self.valset is not None else None
+                if fixed is not None and val_hw is not None and tuple(fixed) != val_hw:
+                    # A fixed-size artifact cannot run the validation set: keep the timing, say why.
+                    row.reason = (f"accuracy not measured: the model takes {fixed[1]}x{fixed[0]} input, the "
+                                  f"validation set is {val_hw[1]}x{val_hw[0]} (--val-size {fixed[0]} matches a square one)")
                 else:
-                    row.reason = f"accuracy not measured: {acc_reason}"
+                    if acc is None and self.valset is not None:
+                        acc = accuracy(opened.predict, self.valset, batch=min(8, max(cfg.batches)))
+                    if acc is not None:
+                        for k, v in acc.items():
+                            setattr(row, k, v)
+                    else:
+                        row.reason = f"accuracy not measured: {acc_reason}"
                 if plan.backend == "ort" and platform.machine().lower() in ("x86_64", "amd64", "i686"):
                     row.reason = "; ".join(filter(None, [row.reason, ORT_X86_NOTE]))
                 row.status = RAN
