@@ -332,3 +332,14 @@ def test_a_resumed_run_needs_neither_its_start_weights_nor_an_unused_teacher(tmp
         TrainConfig(out_dir=str(tmp_path / "run"), resume=True, teacher=gone).validate()
     with pytest.raises(JitterEdgeError, match="^init-weights "):  # no last.pt: a new run starts from them
         TrainConfig(out_dir=str(tmp_path / "new"), resume=True, init_weights=gone).validate()
+
+
+def test_auto_workers_follow_the_device_and_the_cores():
+    from jitteredge.train.loop import resolve_workers
+
+    assert resolve_workers(3, "cpu", cores=2) == 3  # as asked
+    assert resolve_workers(-1, "cpu", cores=2) == 0  # synthesis between steps: no worker competes for 2 cores
+    assert resolve_workers(-1, "cpu", cores=16) == 2
+    assert resolve_workers(-1, "cuda", cores=16) == 8
+    assert resolve_workers(-1, "cuda", cores=16, world=4) == 3
+    assert resolve_workers(-1, "cuda", cores=2) == 1

@@ -71,7 +71,9 @@ def add_args(parser: argparse.ArgumentParser) -> None:
                    "last.pt is also written at each validation, at the end, and on Ctrl-C or SIGTERM")
     g = parser.add_argument_group("machine")
     g.add_argument("--device", help=f"auto, cpu, cuda or cuda:N (default {d.device})")
-    g.add_argument("--workers", type=int, help=f"DataLoader worker processes (default {d.workers})")
+    g.add_argument("--workers", type=int, help="DataLoader worker processes synthesising samples; 0 = in the main "
+                   "process between steps (default: auto = 0 on a CPU of up to 4 cores, where a worker would "
+                   "compete with the step for the cores; 2 on larger CPUs; cores - 1, at most 8, on CUDA)")
     g.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     g.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"),
                    help=f"mixed precision: auto = bf16/fp16 on CUDA, bf16 on CPUs with native bf16 (default {d.amp})")

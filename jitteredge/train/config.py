@@ -81,7 +81,8 @@ class TrainConfig:
     #                           the lr schedule then ends there too; 0 = no limit
     # --- machine ---
     device: str = "auto"  # "auto" (cuda when present), "cpu", "cuda", "cuda:1"
-    workers: int = 2  # DataLoader worker processes synthesising samples (0 = in the main process)
+    workers: int = -1  # DataLoader worker processes synthesising samples (0 = in the main process between
+    #                     steps; -1 = auto: 0 on a CPU of <= 4 cores, 2 on larger ones, cores - 1 (<= 8) on CUDA)
     threads: int = 0  # torch CPU threads (0 = torch default)
     amp: str = "auto"  # mixed precision: "auto" (CUDA: bf16 if supported else fp16; CPU: bf16 where the CPU
     #                    has native bf16 (AVX-512 BF16, AMX), else off), "bf16", "fp16" (CUDA only), "off"
@@ -136,8 +137,8 @@ class TrainConfig:
         self._check_models()
         if self.val_real_long_side is not None and self.val_real_long_side < 16:
             raise JitterEdgeError(f"val-real-long-side must be at least 16, got {self.val_real_long_side}")
-        if self.workers < 0:
-            raise JitterEdgeError(f"workers must be >= 0, got {self.workers}")
+        if self.workers < -1:
+            raise JitterEdgeError(f"workers must be >= 0 (or -1 for auto), got {self.workers}")
         if not isinstance(self.sample, dict):
             raise JitterEdgeError(f"sample must be a table of SampleConfig fields, got {self.sample!r}")
         try:

@@ -54,6 +54,24 @@ def _resolve_device(name: str, local_rank: int):
     return torch.device(name)
 
 
+def resolve_workers(requested: int, device_type: str, cores: int | None = None, world: int = 1) -> int:
+    """DataLoader workers per process for ``requested`` (-1 = auto) on this device.
+
+    Auto: on CUDA, all but one of each process's share of the cores (at most 8) synthesise while
+    the GPU trains. On a CPU of up to
+    4 cores, none: the main process synthesises between steps instead of a worker process competing
+    with the step's threads for the same cores (2 cores, --reuse 3, five alternating pairs: 4 of 5
+    faster, median 101 against 94 samples/s), and no worker start-up. Larger CPUs keep 2.
+    """
+    if requested >= 0:
+        return requested
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if device_type == "cuda":
+        return min(8, max(1, cores // max(1, world) - 1))
+    return 0 if cores <= 4 else 2
+
+
 def _amp_dtype(cfg: TrainConfig, device):
     import torch
 
@@ -214,6 +232,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     payload = read_payload(last_path) if cfg.resume and last_path.exists() else None
     resume_warnings = _check_resume(cfg, payload, last_path) if payload is not None else []
     amp_dtype = _amp_dtype(cfg, device)
+    workers = resolve_workers(cfg.workers, device.type, world=world)
     if main:
         ensure_writable_dir(out_dir)
 
@@ -234,7 +253,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         overrides = f", sample settings {json.dumps(cfg.sample)}" if cfg.sample else ""
         print(start_header({
             "device": f"{device}{f' x {world} processes' if world > 1 else ''}, {threads} torch threads, "
-                      f"{cfg.workers} data workers",
+                      f"{workers} data workers{' (synthesis between steps)' if workers == 0 else ''}",
             "precision": _precision_text(amp_dtype, device.type, cfg.channels_last),
             "data": f"{cfg.source} ({len(train_source)} photos), {cfg.crop_px} px samples, batch {cfg.batch_size}"
                     f"{f', each used {cfg.reuse} times' if cfg.reuse > 1 else ''}{overrides}",
@@ -303,7 +322,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     # Base batches: each is used `reuse` times (steps b*reuse .. b*reuse + reuse - 1).
     first_base = start_step // cfg.reuse
     last_base = -(-cfg.steps // cfg.reuse)
-    loader = training_loader(train_source, scfg, cfg.seed, first_base, last_base, cfg.batch_size, cfg.workers,
+    loader = training_loader(train_source, scfg, cfg.seed, first_base, last_base, cfg.batch_size, workers,
                              rank, world, pin_memory=device.type == "cuda")
 
     head_parts = ["squared", "false_shake"] if cfg.head == "regression" else ["cross_entropy", "false_shake"]
