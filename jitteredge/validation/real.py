@@ -166,14 +166,16 @@ def usable_manifest(manifest: str | os.PathLike,
 
 def score_photos(score_one: Callable[[Photo], dict], manifest: str | os.PathLike, photos: list[Photo],
                  skipped: list[str], *, desc: str, progress: bool = True,
-                 report: Callable[[str], None] = _stderr_line) -> list[dict]:
+                 report: Callable[[str], None] = _stderr_line) -> tuple[list[dict], list[str]]:
     """``score_one(photo)`` for each photo of a manifest, with a tqdm bar on stderr.
 
-    A photo that cannot be read (JitterEdgeError) is left out: one line to ``report``, appended to
-    ``skipped``; a model failure (analyze.ModelFailure) stops the run.
+    A photo that cannot be read (JitterEdgeError) is left out: one line to ``report`` and to the
+    skipped lines returned; a model failure (analyze.ModelFailure) stops the run. ``skipped`` (the
+    manifest's own left-out rows) is not changed: a caller may pass the same manifest rows to
+    every validation of a training run.
 
     Returns:
-        the rows of the photos scored, in manifest order.
+        (the rows of the photos scored, in manifest order; ``skipped`` plus the photos left out here).
 
     Raises:
         JitterEdgeError: no photo could be scored; ModelFailure.
@@ -183,6 +185,7 @@ def score_photos(score_one: Callable[[Photo], dict], manifest: str | os.PathLike
     from jitteredge.analyze import ModelFailure
 
     rows: list[dict] = []
+    skipped = list(skipped)
     for photo in tqdm(photos, desc=desc, unit="photo", disable=None if progress else True, leave=False):
         try:
             rows.append(score_one(photo))
@@ -196,7 +199,7 @@ def score_photos(score_one: Callable[[Photo], dict], manifest: str | os.PathLike
         raise JitterEdgeError(f"{manifest}: no usable photo ({len(skipped)} row(s) left out)")
     if skipped:
         report(f"{manifest}: {len(skipped)} row(s) skipped, {len(rows)} photo(s) scored")
-    return rows
+    return rows, skipped
 
 
 def score_real(model_or_runner, manifest: str | os.PathLike, long_side: int | None = None, *,
@@ -231,8 +234,8 @@ def score_real(model_or_runner, manifest: str | os.PathLike, long_side: int | No
     start = time.perf_counter()
     photos, skipped = manifest_rows or usable_manifest(manifest, report)
     with _active_runner(model_or_runner, threads, device) as runner:
-        rows = score_photos(lambda photo: score_photo(runner, photo, long_side, baselines), manifest, photos,
-                            skipped, desc="eval --real", progress=progress, report=report)
+        rows, skipped = score_photos(lambda photo: score_photo(runner, photo, long_side, baselines), manifest,
+                                     photos, skipped, desc="eval --real", progress=progress, report=report)
         meta = {"runner": runner.name, "precision": runner.precision,
                 "long_side": int(long_side or runner.working_long_side)}
     result = summarise_all(rows, "model")

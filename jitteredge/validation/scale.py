@@ -146,8 +146,8 @@ def scale_consistency(model_or_runner, manifest: str | os.PathLike, sides: list[
     start = time.perf_counter()
     photos, skipped = manifest_rows or usable_manifest(manifest, report)
     with _active_runner(model_or_runner, threads, device) as runner:
-        rows = score_photos(lambda photo: measure_photo(runner, photo, sides), manifest, photos, skipped,
-                            desc="eval --real --long-sides", progress=progress, report=report)
+        rows, skipped = score_photos(lambda photo: measure_photo(runner, photo, sides), manifest, photos,
+                                     skipped, desc="eval --real --long-sides", progress=progress, report=report)
         meta = {"runner": runner.name, "precision": runner.precision}
     labels = [r["label"] for r in rows]
     return {"manifest": os.fspath(manifest), "model": _model_name(model_or_runner), **meta, "sides": sides,

@@ -80,6 +80,20 @@ def test_figures_by_hand(manifest):
     assert "broken.png: skipped" in lines[2] and "3 row(s) skipped, 7 photo(s) scored" in lines[3]
 
 
+def test_manifest_rows_read_once_score_the_same_every_time(manifest):
+    """A training run reads the manifest once and scores it at every validation: the broken photo is
+    left out once per run of score_real, never added again to the rows it was given."""
+    from jitteredge.validation.real import usable_manifest
+
+    rows = usable_manifest(manifest, lambda line: None)
+    given = list(rows[1])
+    with ScoreRunner() as runner:
+        first = score_real(runner, manifest, progress=False, report=lambda line: None, manifest_rows=rows)
+        second = score_real(runner, manifest, progress=False, report=lambda line: None, manifest_rows=rows)
+    assert rows[1] == given and len(given) == 2  # the missing photo and the unknown label
+    assert first["n_skipped"] == second["n_skipped"] == 3 and first["skipped"] == second["skipped"]
+
+
 def test_no_usable_row_is_an_error(tmp_path):
     (tmp_path / "m.csv").write_text("path,label\ngone.png,shake\n")
     with ScoreRunner() as runner, pytest.raises(JitterEdgeError, match="no usable photo"):
