@@ -58,10 +58,10 @@ def resolve_workers(requested: int, device_type: str, cores: int | None = None, 
     """DataLoader workers per process for ``requested`` (-1 = auto) on this device.
 
     Auto: on CUDA, all but one of each process's share of the cores (at most 8) synthesise while
-    the GPU trains. On a CPU of up to
-    4 cores, none: the main process synthesises between steps instead of a worker process competing
-    with the step's threads for the same cores (2 cores, --reuse 3, five alternating pairs: 4 of 5
-    faster, median 101 against 94 samples/s), and no worker start-up. Larger CPUs keep 2.
+    the GPU trains. On a CPU of up to 4 cores, none: the main process synthesises between steps
+    instead of a worker process competing with the step's threads for the same cores (2 cores,
+    --reuse 3, five alternating pairs: 4 of 5 faster, median 105 against 94 samples/s), and no
+    worker start-up. Larger CPUs keep 2.
     """
     if requested >= 0:
         return requested
