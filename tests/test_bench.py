@@ -353,6 +353,31 @@ def test_a_fixed_size_model_is_timed_and_says_why_accuracy_is_missing(tiny, tmp_
     assert "takes 48x48 input" in row["reason"] and "validation set is 32x32" in row["reason"]
 
 
+def test_the_mobile_artifact_is_made_from_the_checkpoint_like_export_makes_it(tmp_path, monkeypatch):
+    """The ort row times what `jitteredge export --format ort --int8 CKPT` ships (no x86 stem padding);
+    with an INT8 ONNX given instead, that file is converted."""
+    from jitteredge.bench.artifacts import Artifacts
+
+    made = []
+
+    def fake_export(self, source, out, fmt, precision):
+        made.append((Path(source).name, fmt, precision))
+        out.write_bytes(b"")
+        return out
+
+    monkeypatch.setattr(Artifacts, "_export", fake_export)
+    ckpt = tmp_path / "m.pt"
+    ckpt.write_bytes(b"")
+    Artifacts(BenchConfig(), ckpt, tmp_path).get("ort")
+    assert made == [("m.pt", "ort", "int8")]
+    given = tmp_path / "given.int8.onnx"
+    given.write_bytes(b"")
+    made.clear()
+    (tmp_path / "model.int8.ort").unlink()
+    Artifacts(BenchConfig(int8=str(given)), ckpt, tmp_path).get("ort")
+    assert made == [("given.int8.onnx", "ort", "int8")]
+
+
 def test_bad_input_is_one_line_error(tiny, tmp_path, capsys):
     assert run_cli(["--backends", "onnx-fp32", "--onnx", str(tmp_path / "missing.onnx"),
                     "--valset", str(tiny.valset), "--no-progress", "--runs", "1"]) == 2

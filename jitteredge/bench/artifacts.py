@@ -76,7 +76,10 @@ class Artifacts:
                 raise _Unavailable("needs a .pt checkpoint or --int8 FILE")
             return self._export(self.model_path, self.work / "model.int8.onnx", "onnx", "int8")
         if kind == "ort":
-            # The mobile artifact: the INT8 model in ORT format.
+            # The mobile artifact: the INT8 model in ORT format, made as `jitteredge export --format ort
+            # --int8` makes it from a checkpoint (no x86-only stem padding), else from the INT8 ONNX given.
+            if self.cfg.int8 is None and self.model_path is not None and self.model_path.suffix.lower() in (".pt", ".pth"):
+                return self._export(self.model_path, self.work / "model.int8.ort", "ort", "int8")
             return self._export(self.get("int8"), self.work / "model.int8.ort", "ort", "int8")
         if kind == "engine":
             reason = import_reason("tensorrt")
