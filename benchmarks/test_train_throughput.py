@@ -8,8 +8,9 @@ native bf16, with channels_last activations, the false-shake penalty is computed
 instead of boolean indexing and ``Tensor.norm`` (whose CPU backward took longer than the network),
 and the shipped model's run used each synthesised batch three times under a fresh flip or transpose
 per sample (``--reuse 3``), and on a CPU of up to 4 cores samples are synthesised in the main process
-between steps (``--workers`` auto = 0) instead of by a worker process competing for the same cores. The baseline runs the shipped run's loss code (``_shipped_regression_loss``,
-the previous ``jitteredge.losses`` code) with its settings. Target: >= 3x.
+between steps (``--workers`` auto = 0) instead of by a worker process competing for the same cores.
+The baseline runs the shipped run's loss code (``_shipped_regression_loss``, the previous
+``jitteredge.losses`` code) with its settings and one worker. Target: >= 3x.
 
 Run with ``pytest benchmarks/test_train_throughput.py --benchmark-enable -s``. Each run trains
 ``STEPS`` steps of batch 16 at 160 px; the rate is the median of the log rows after the first
