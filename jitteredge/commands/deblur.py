@@ -26,6 +26,10 @@ def add_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--strength", type=float, default=d.strength, help="> 1 sharper but noisier, < 1 gentler")
     g.add_argument("--gamma", type=float, default=d.gamma, help="response curve of the photos (linear light = v ** gamma)")
     g.add_argument("--tile", type=int, default=d.tile_px, help="tile side in px (memory grows with its square)")
+    g.add_argument("--no-refine", action="store_true",
+                   help="deconvolution only: skip the learned refiner that removes ringing and amplified noise")
+    g.add_argument("--refiner", metavar="FILE", default="",
+                   help="refiner weights (python -m jitteredge.deblurring.refiner_training); default: the shipped ones")
     g = parser.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", default="jitteredge_out",
                    help="folder for <stem>.deblurred.png, <stem>.deblur.png and <stem>.deblur.json")
@@ -37,5 +41,6 @@ def run(args: argparse.Namespace) -> int:
 
     job = DeblurJob(model=args.model, field_path=args.field, long_side=args.long_side, method=args.method,
                     iterations=args.iterations, strength=args.strength, gamma=args.gamma, tile_px=args.tile,
+                    refine=not args.no_refine, refiner=args.refiner,
                     out_dir=args.out, progress=not args.no_progress)
     return run_batch(job, args.images)

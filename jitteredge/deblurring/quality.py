@@ -5,9 +5,10 @@ fixed seed) in five groups: strong, mild, curved, sharp, defocus. Methods, all i
 
 * ``blurred``: the photo as it is;
 * ``true field``: ``deblur`` with the field the photo was blurred with (curved: its equivalent
-  straight field, which is not exactly the blur);
+  straight field, which is not exactly the blur); ``..., deconvolution only``: the same without the
+  learned refiner (``refiner``), from the same deconvolution;
 * ``predicted field``: ``deblur`` with the field the model predicts (``infer.predict_field``), and its
-  flat-area mask and threshold, as ``jitteredge deblur`` does;
+  flat-area mask and threshold, as ``jitteredge deblur`` does (and without the refiner);
 * ``uniform kernel``: ``deblur`` with one kernel for the whole photo, the median of the true field
   (signs folded about its dominant direction): what a uniform-blur deconvolution tool would be given;
 * ``unsharp mask``: photo + 1.0 x (photo - Gaussian(sigma 1.5 px)), the usual sharpening.
@@ -30,7 +31,8 @@ import numpy as np
 from jitteredge.deblurring.settings import DeblurSettings
 from jitteredge.deblurring.synthetic import GROUPS, Triple, make_triples
 
-METHODS = ("blurred", "true field", "predicted field", "uniform kernel", "unsharp mask")
+METHODS = ("blurred", "true field", "true field, deconvolution only", "predicted field",
+           "predicted field, deconvolution only", "uniform kernel", "unsharp mask")
 UNSHARP_SIGMA_PX = 1.5
 UNSHARP_AMOUNT = 1.0
 
@@ -89,7 +91,8 @@ def uniform_field(field: np.ndarray) -> np.ndarray:
 
 def restore_all(t: Triple, runner, settings: DeblurSettings) -> dict[str, np.ndarray]:
     """Every method's result for one triple."""
-    from jitteredge.deblurring.restore import deblur, resize_mask
+    from jitteredge.deblurring.refiner import load_refiner, refine
+    from jitteredge.deblurring.restore import changed_mask, deblur, resize_mask
     from jitteredge.evidence import blur_evidence
     from jitteredge.infer import predict_field
     from jitteredge.verdict import SHAKEN_PX
@@ -97,11 +100,25 @@ def restore_all(t: Triple, runner, settings: DeblurSettings) -> dict[str, np.nda
     evidence = blur_evidence(t.photo, settings.evidence_radius_px, settings.evidence_min_std)
     pred = predict_field(runner, t.photo)
     pred_settings = dataclasses.replace(settings, shaken_px=SHAKEN_PX * pred.size.input_scale)
+    pred_evidence = resize_mask(pred.evidence, t.photo.shape[:2])
+
+    def both(field, cfg, ev):
+        """(deblur as configured, deblur without its refiner), one deconvolution for the two."""
+        deconvolved = deblur(t.photo, field, dataclasses.replace(cfg, refine=False), evidence=ev)
+        if not cfg.refine:
+            return deconvolved, deconvolved
+        net = load_refiner(cfg.refiner or None)
+        return (refine(t.photo, deconvolved, field, changed_mask(field, ev, cfg.shaken_px), net=net, tile_px=cfg.tile_px),
+                deconvolved)
+
+    true_out, true_deconvolved = both(t.field, settings, evidence)
+    pred_out, pred_deconvolved = both(pred.field_input_px, pred_settings, pred_evidence)
     return {
         "blurred": t.photo,
-        "true field": deblur(t.photo, t.field, settings, evidence=evidence),
-        "predicted field": deblur(t.photo, pred.field_input_px, pred_settings,
-                                  evidence=resize_mask(pred.evidence, t.photo.shape[:2])),
+        "true field": true_out,
+        "true field, deconvolution only": true_deconvolved,
+        "predicted field": pred_out,
+        "predicted field, deconvolution only": pred_deconvolved,
         "uniform kernel": deblur(t.photo, uniform_field(t.field), settings, evidence=evidence),
         "unsharp mask": unsharp_mask(t.photo),
     }
@@ -205,10 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", default=d.settings.method)
     p.add_argument("--iterations", type=int, default=d.settings.iterations)
     p.add_argument("--strength", type=float, default=d.settings.strength)
+    p.add_argument("--no-refine", action="store_true", help="deconvolution only (the refiner's rows equal it)")
+    p.add_argument("--refiner", default="", help="refiner weights file (default: the shipped one)")
     p.add_argument("--out", default=d.out_dir, help="folder for deblur.md, deblur.json, deblur_samples.png")
     args = p.parse_args(argv)
     try:
-        settings = DeblurSettings(method=args.method, iterations=args.iterations, strength=args.strength).validate()
+        settings = DeblurSettings(method=args.method, iterations=args.iterations, strength=args.strength,
+                                  refine=not args.no_refine, refiner=args.refiner).validate()
         groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
         unknown = [g for g in groups if g not in GROUPS]
         if unknown:

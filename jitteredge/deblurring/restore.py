@@ -12,7 +12,8 @@ threads (all cores by default).
 Pixels that did not shake come back bit for bit: those whose blur is not longer than ``shaken_px``
 and those in flat areas (no local contrast, ``jitteredge.evidence``), where no blur can be seen and a
 field is a guess. Tiles with no shaken pixel are skipped. Restored pixels are kept within the photo's
-own range near them (``clamp_to_local_range``, ``DeblurSettings.local_range``).
+own range near them (``clamp_to_local_range``, ``DeblurSettings.local_range``), then corrected by the
+learned refiner (``refiner``, ``DeblurSettings.refine``), which changes the same pixels only.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def deblur(image: np.ndarray, field: np.ndarray, settings: DeblurSettings | None
 
     Raises:
         ValueError: bad image, field, evidence or settings.
+        JitterEdgeError: ``settings.refine`` and the refiner's weights are missing or not a refiner.
     """
     cfg = (settings or DeblurSettings()).validate()
     _check(image, field, evidence)
@@ -127,6 +129,12 @@ def deblur(image: np.ndarray, field: np.ndarray, settings: DeblurSettings | None
         keep = ~changed[tile.core]
         restored[keep] = image[tile.core][keep]
         out[tile.core] = restored
+    if cfg.refine:
+        from jitteredge.deblurring.refiner import refine
+
+        from jitteredge.deblurring.refiner import load_refiner
+
+        out = refine(image, out, field, changed, net=load_refiner(cfg.refiner or None), tile_px=cfg.tile_px)
     return out
 
 

@@ -30,12 +30,15 @@ class DeblurJob:
     strength: float = DeblurSettings.strength
     gamma: float = DeblurSettings.gamma
     tile_px: int = DeblurSettings.tile_px
+    refine: bool = DeblurSettings.refine
+    refiner: str = DeblurSettings.refiner  # weights file ("": the shipped refiner)
     out_dir: str = "jitteredge_out"
     progress: bool = True
 
     def settings(self) -> DeblurSettings:
         return DeblurSettings(method=self.method, iterations=self.iterations, strength=self.strength,
-                              gamma=self.gamma, tile_px=self.tile_px)
+                              gamma=self.gamma, tile_px=self.tile_px, refine=self.refine,
+                              refiner=self.refiner)
 
 
 def _inputs(items: list[str]) -> list[tuple[Path, str | None]]:
@@ -130,6 +133,10 @@ def run_batch(job: DeblurJob, items: list[str]) -> int:
         raise JitterEdgeError(str(exc)) from None
     if job.long_side is not None and job.long_side < 16:  # as analyze (AnalyzeConfig.validate)
         raise JitterEdgeError(f"--long-side {job.long_side}: must be at least 16 px")
+    if job.refine:
+        from jitteredge.deblurring.refiner import load_refiner
+
+        load_refiner(job.refiner or None)  # a missing or broken refiner stops the batch before any work
     inputs = _inputs(items)
     if job.field_path and len(inputs) != 1:
         raise JitterEdgeError(f"--field gives the field of one photo; {len(inputs)} photos were given")

@@ -34,6 +34,9 @@ class DeblurSettings:
     overlap_px: int = 8  # margin added to each tile beyond the longest blur near it
     local_range: bool = True  # clamp each restored pixel to the photo's range within half its tile's
     #                           longest blur: overshoot past it is the halo and ringing of a wrong kernel
+    refine: bool = True  # correct the deconvolved pixels with the learned refiner (``refiner``): it removes
+    #                      the ringing and noise the prior leaves (README "Deblur")
+    refiner: str = ""  # the refiner's weights file ("": the shipped jitteredge/weights/deblur_refiner.pt)
 
     def validate(self) -> "DeblurSettings":
         """Raise ValueError naming the first bad field; return self."""

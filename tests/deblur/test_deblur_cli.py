@@ -81,3 +81,29 @@ def test_too_small_long_side_is_refused(tmp_path, capsys, long_side):
     err = capsys.readouterr().err
     assert rc == 2 and "--long-side" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()  # refused before any work
+
+
+def test_a_broken_refiner_stops_the_batch_in_one_line(tmp_path, capsys):
+    cv2.imwrite(str(tmp_path / "p.png"), np.zeros((20, 20, 3), np.uint8))
+    (tmp_path / "r.pt").write_bytes(b"not weights")
+    out = tmp_path / "o"
+    rc = cli.main(["deblur", str(tmp_path / "p.png"), "--refiner", str(tmp_path / "r.pt"), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "r.pt" in err and "refiner" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_no_refine_is_deconvolution_only_and_says_so(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    photo = np.repeat(np.repeat(rng.integers(0, 256, (10, 12, 3), dtype=np.uint8), 3, axis=0), 3, axis=1)
+    cv2.imwrite(str(tmp_path / "p.png"), photo)
+    np.save(tmp_path / "f.npy", np.full((30, 36, 2), 5.0, np.float32))
+    results = {}
+    for flag in ([], ["--no-refine"]):
+        out = tmp_path / ("plain" if flag else "refined")
+        rc = cli.main(["deblur", str(tmp_path / "p.png"), "--field", str(tmp_path / "f.npy"), "--out", str(out),
+                       "--iterations", "3", "--no-progress", *flag])
+        assert rc == 0, capsys.readouterr().err
+        assert json.loads((out / "p.deblur.json").read_text())["settings"]["refine"] is not bool(flag)
+        results[bool(flag)] = cv2.imread(str(out / "p.deblurred.png"))
+    assert not np.array_equal(results[True], results[False])
