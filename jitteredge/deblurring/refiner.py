@@ -19,8 +19,6 @@ import numpy as np
 from jitteredge.errors import JitterEdgeError
 
 FORMAT = "jitteredge-deblur-refiner"
-MARGIN_PX = 32  # beyond the network's receptive field (27 px each way): tiles join without seams
-MULTIPLE = 4  # the network's input sides must be multiples of this
 
 
 def default_weights() -> Path:
@@ -84,10 +82,16 @@ def native_bf16() -> bool:
         return False
 
 
-def _padded(a: np.ndarray) -> np.ndarray:
-    """``a`` (H, W, C) reflect-padded at the bottom and right to multiples of MULTIPLE."""
+def margin_px(cfg) -> int:
+    """The margin each tile is run with: the network's receptive radius rounded up to 8 px, so that
+    tiles join without seams (27 -> 32 px for the shipped three-level network)."""
+    return 8 * ((cfg.receptive_radius_px + 8) // 8)
+
+
+def _padded(a: np.ndarray, multiple: int) -> np.ndarray:
+    """``a`` (H, W, C) reflect-padded at the bottom and right to multiples of ``multiple``."""
     h, w = a.shape[:2]
-    ph, pw = -h % MULTIPLE, -w % MULTIPLE
+    ph, pw = -h % multiple, -w % multiple
     if ph == 0 and pw == 0:
         return a
     mode = "reflect" if min(h, w) > max(ph, pw) else "edge"
@@ -115,6 +119,7 @@ def refine(photo: np.ndarray, deconvolved: np.ndarray, field: np.ndarray, change
 
     net = net if net is not None else load_refiner()
     bf16 = native_bf16()
+    margin = margin_px(net.cfg)
     white = float(np.iinfo(photo.dtype).max)
     out = deconvolved.copy()
     h, w = changed.shape
@@ -124,12 +129,12 @@ def refine(photo: np.ndarray, deconvolved: np.ndarray, field: np.ndarray, change
             core_changed = changed[y0:y1, x0:x1]
             if not core_changed.any():
                 continue
-            ey0, ex0 = max(0, y0 - MARGIN_PX), max(0, x0 - MARGIN_PX)
-            ey1, ex1 = min(h, y1 + MARGIN_PX), min(w, x1 + MARGIN_PX)
+            ey0, ex0 = max(0, y0 - margin), max(0, x0 - margin)
+            ey1, ex1 = min(h, y1 + margin), min(w, x1 + margin)
             ext = (slice(ey0, ey1), slice(ex0, ex1))
             planes = np.concatenate([deconvolved[ext].astype(np.float32) / white, photo[ext].astype(np.float32) / white,
                                      field[ext].astype(np.float32), changed[ext][..., None].astype(np.float32)], axis=2)
-            t = torch.from_numpy(np.ascontiguousarray(_padded(planes))).permute(2, 0, 1)[None]
+            t = torch.from_numpy(np.ascontiguousarray(_padded(planes, net.cfg.multiple))).permute(2, 0, 1)[None]
             x = make_input(t[:, 0:3], t[:, 3:6], t[:, 6:8], t[:, 8:9]).contiguous(memory_format=torch.channels_last)
             with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 y = net(x).float()

@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--pairs", required=True, help="folder written by 'pairs'")
     b.add_argument("--out", required=True, help="weights file to write (the best by validation)")
     b.add_argument("--minutes", type=float, default=30.0)
-    b.add_argument("--widths", default="16,32,64", help="network widths at 1, 1/2 and 1/4 of the input")
+    b.add_argument("--widths", default="16,32,64", help="network widths at 1, 1/2, 1/4 ... of the input (one level each)")
     b.add_argument("--lr", type=float, default=1e-3)
     b.add_argument("--crop", type=int, default=128)
     b.add_argument("--batch", type=int, default=16)
@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{n} pairs written to {args.out}")
         else:
             widths = tuple(int(w) for w in args.widths.split(","))
-            if len(widths) != 3 or args.crop % 4:
-                raise ValueError("--widths takes three numbers and --crop a multiple of 4")
+            if len(widths) < 2 or args.crop % 2 ** (len(widths) - 1):
+                raise ValueError("--widths takes two numbers or more, and --crop must be a multiple of 2^(levels - 1)")
             best = train_refiner(args.pairs, args.out, args.minutes, widths, args.lr, args.crop, args.batch, args.seed)
             print(f"best validation gain over deconvolution {best:+.3f} dB: {args.out}")
     except (JitterEdgeError, ValueError) as exc:
