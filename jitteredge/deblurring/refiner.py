@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -99,7 +100,7 @@ def _padded(a: np.ndarray, multiple: int) -> np.ndarray:
 
 
 def refine(photo: np.ndarray, deconvolved: np.ndarray, field: np.ndarray, changed: np.ndarray,
-           net=None, tile_px: int = 512) -> np.ndarray:
+           net=None, tile_px: int = 512, progress: Callable[[int], None] | None = None) -> np.ndarray:
     """The deconvolved photo with its changed pixels corrected by the refiner.
 
     Args:
@@ -109,6 +110,7 @@ def refine(photo: np.ndarray, deconvolved: np.ndarray, field: np.ndarray, change
         changed: bool (H, W) pixels deconvolution may change; only these are replaced.
         net: a RefinerNet (None: the shipped one).
         tile_px: side of the tiles run one at a time (memory follows the tile).
+        progress: called with 1 after each tile (the tiles holding a changed pixel).
 
     Returns:
         A new array like ``deconvolved``; outside ``changed`` it equals ``photo``.
@@ -142,4 +144,6 @@ def refine(photo: np.ndarray, deconvolved: np.ndarray, field: np.ndarray, change
             core = np.clip(np.rint(y * white), 0, white).astype(photo.dtype)
             tile = out[y0:y1, x0:x1]
             tile[core_changed] = core[core_changed]
+            if progress is not None:
+                progress(1)
     return out

@@ -28,6 +28,9 @@ import numpy as np
 from jitteredge.deblurring import solver, tone
 from jitteredge.deblurring.settings import DeblurSettings
 
+REFINED_TILE_UNITS = 2  # a refiner tile takes about as long as two operator applications on a tile (0.09 s
+#                         against 0.05 s at 512 px on our 2 cores): what it counts for on the progress bar
+
 
 @dataclass
 class Tile:
@@ -86,7 +89,8 @@ def deblur(image: np.ndarray, field: np.ndarray, settings: DeblurSettings | None
         settings: DeblurSettings (None: the defaults).
         evidence: bool (H, W) mask of the pixels with the detail to show blur; None: computed from the
             photo (``jitteredge.evidence.blur_evidence`` with the settings' radius and threshold).
-        progress: called with the number of operator applications just done (for a progress bar).
+        progress: called with the units of work just done, for a progress bar whose total is
+            ``progress_total``: one per operator application, REFINED_TILE_UNITS per refined tile.
 
     Returns:
         The restored photo, same shape and dtype. Pixels with blur <= ``settings.shaken_px`` or
@@ -134,7 +138,9 @@ def deblur(image: np.ndarray, field: np.ndarray, settings: DeblurSettings | None
 
         from jitteredge.deblurring.refiner import load_refiner
 
-        out = refine(image, out, field, changed, net=load_refiner(cfg.refiner or None), tile_px=cfg.tile_px)
+        tiles_done = (lambda n: progress(REFINED_TILE_UNITS * n)) if progress is not None else None
+        out = refine(image, out, field, changed, net=load_refiner(cfg.refiner or None), tile_px=cfg.tile_px,
+                     progress=tiles_done)
     return out
 
 
@@ -163,6 +169,16 @@ def operator_count(image_hw: tuple[int, int], field: np.ndarray, evidence: np.nd
     """How many operator applications ``deblur`` will report through ``progress`` (the bar's total)."""
     changed = changed_mask(field, evidence, settings.shaken_px)
     return len(plan_tiles(changed, field, settings.tile_px, settings.overlap_px)) * settings.iterations
+
+
+def progress_total(image_hw: tuple[int, int], field: np.ndarray, evidence: np.ndarray,
+                   settings: DeblurSettings) -> int:
+    """The total of the units ``deblur`` reports through ``progress``: the operator applications and
+    the refiner's tiles (the same tiles: those holding a changed pixel)."""
+    if settings.iterations == 0:
+        return 0
+    per_tile = settings.iterations + (REFINED_TILE_UNITS if settings.refine else 0)
+    return operator_count(image_hw, field, evidence, settings) // settings.iterations * per_tile
 
 
 def resize_mask(mask: np.ndarray, hw: tuple[int, int]) -> np.ndarray:

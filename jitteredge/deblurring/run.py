@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from jitteredge.deblurring import files
-from jitteredge.deblurring.restore import changed_mask, deblur, operator_count, resize_mask
+from jitteredge.deblurring.restore import changed_mask, deblur, progress_total, resize_mask
 from jitteredge.deblurring.settings import DeblurSettings
 from jitteredge.errors import JitterEdgeError, first_line
 
@@ -89,7 +89,7 @@ def deblur_one(path: Path, job: DeblurJob, runner, stem: str) -> str:
         evidence = resize_mask(pred.evidence, image.shape[:2])  # the verdict's flat-area test, at photo size
         settings = dataclasses.replace(settings, shaken_px=SHAKEN_PX * scale)  # the threshold in photo pixels
         source = {"model": str(runner.path) if hasattr(runner, "path") else job.model, "working_scale": scale}
-    total = operator_count(image.shape[:2], field, evidence, settings)
+    total = progress_total(image.shape[:2], field, evidence, settings)
     bar = _bar(total, path.name, job.progress)
     try:
         restored = deblur(image, field, settings, evidence=evidence, progress=bar.update if bar else None)
@@ -118,7 +118,7 @@ def _bar(total: int, name: str, enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=f"deblur {name}", unit="op", leave=False, disable=None, file=sys.stderr)
+    return tqdm(total=total, desc=f"deblur {name}", unit="step", leave=False, disable=None, file=sys.stderr)
 
 
 def run_batch(job: DeblurJob, items: list[str]) -> int:

@@ -178,3 +178,18 @@ def test_the_shipped_refiner_improves_on_deconvolution():
         np.testing.assert_array_equal(refined[~changed], t.photo[~changed])
         gains.append(psnr(t.truth, refined) - psnr(t.truth, deconvolved))
     assert np.mean(gains) > 0.1, gains
+
+
+@pytest.mark.parametrize("refine_on", [True, False])
+def test_progress_reaches_its_total_with_and_without_the_refiner(rng, refine_on):
+    from jitteredge.deblurring.restore import progress_total
+
+    photo = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    field = np.zeros((70, 90, 2), np.float32)
+    field[:40, :50] = (4.0, 1.0)  # shaken in part of the frame: the other tiles are skipped
+    evidence = np.ones((70, 90), bool)
+    settings = DeblurSettings(iterations=2, tile_px=32, refine=refine_on)
+    done = []
+    deblur(photo, field, settings, evidence=evidence, progress=done.append)
+    total = progress_total(photo.shape[:2], field, evidence, settings)
+    assert sum(done) == total and total == 4 * (2 + (2 if refine_on else 0))  # 4 of the 9 tiles are shaken
