@@ -134,9 +134,7 @@ def deblur(image: np.ndarray, field: np.ndarray, settings: DeblurSettings | None
         restored[keep] = image[tile.core][keep]
         out[tile.core] = restored
     if cfg.refine:
-        from jitteredge.deblurring.refiner import refine
-
-        from jitteredge.deblurring.refiner import load_refiner
+        from jitteredge.deblurring.refiner import load_refiner, refine
 
         tiles_done = (lambda n: progress(REFINED_TILE_UNITS * n)) if progress is not None else None
         out = refine(image, out, field, changed, net=load_refiner(cfg.refiner or None), tile_px=cfg.tile_px,
