@@ -114,8 +114,17 @@ def refine(photo: np.ndarray, deconvolved: np.ndarray, field: np.ndarray, change
 
     Returns:
         A new array like ``deconvolved``; outside ``changed`` it equals ``photo``.
+
+    Raises:
+        ValueError: arrays whose shapes or types do not go together.
     """
     import torch
+
+    if photo.dtype not in (np.uint8, np.uint16) or deconvolved.dtype != photo.dtype or photo.ndim != 3 \
+            or deconvolved.shape != photo.shape or field.shape != photo.shape[:2] + (2,) or changed.shape != photo.shape[:2]:
+        raise ValueError(f"refine needs a uint8 or uint16 photo and its deconvolution of one shape, an (H, W, 2) field "
+                         f"and an (H, W) mask; got {photo.dtype} {photo.shape}, {deconvolved.dtype} {deconvolved.shape}, "
+                         f"{field.shape}, {changed.shape}")
 
     from jitteredge.deblurring.refiner_net import make_input
 

@@ -193,3 +193,11 @@ def test_progress_reaches_its_total_with_and_without_the_refiner(rng, refine_on)
     deblur(photo, field, settings, evidence=evidence, progress=done.append)
     total = progress_total(photo.shape[:2], field, evidence, settings)
     assert sum(done) == total and total == 4 * (2 + (2 if refine_on else 0))  # 4 of the 9 tiles are shaken
+
+
+def test_arrays_that_do_not_go_together_are_refused(rng):
+    photo, deconvolved, field, changed = inputs(rng)
+    with pytest.raises(ValueError, match="refine needs"):
+        refine(photo, deconvolved[:-1], field, changed, net=random_net())
+    with pytest.raises(ValueError, match="refine needs"):
+        refine(photo, deconvolved.astype(np.uint16), field, changed, net=random_net())
