@@ -201,3 +201,21 @@ def test_arrays_that_do_not_go_together_are_refused(rng):
         refine(photo, deconvolved[:-1], field, changed, net=random_net())
     with pytest.raises(ValueError, match="refine needs"):
         refine(photo, deconvolved.astype(np.uint16), field, changed, net=random_net())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (no GPU on this machine)")
+def test_training_on_cuda(tmp_path):
+    pairs = tmp_path / "pairs"
+    make_pairs(str(pairs), ["procedural"], minutes=5, shard_size=2, limit=4)
+    best = train_refiner(str(pairs), str(tmp_path / "r.pt"), minutes=5, widths=(4, 4, 4), crop=32, batch=2,
+                         eval_every=2, max_steps=4, device="cuda")
+    assert np.isfinite(best)
+    load_refiner.cache_clear()
+    assert load_refiner(tmp_path / "r.pt").cfg.widths == (4, 4, 4)  # saved on the CPU, loads anywhere
+
+
+def test_an_unknown_or_absent_device_is_one_clear_error(tmp_path):
+    pairs = tmp_path / "pairs"
+    make_pairs(str(pairs), ["procedural"], minutes=5, shard_size=1, limit=2)
+    with pytest.raises(JitterEdgeError, match="device"):
+        train_refiner(str(pairs), str(tmp_path / "r.pt"), minutes=1, device="tpu")
