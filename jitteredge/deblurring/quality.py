@@ -92,15 +92,12 @@ def uniform_field(field: np.ndarray) -> np.ndarray:
 def restore_all(t: Triple, runner, settings: DeblurSettings) -> dict[str, np.ndarray]:
     """Every method's result for one triple."""
     from jitteredge.deblurring.refiner import load_refiner, refine
-    from jitteredge.deblurring.restore import changed_mask, deblur, resize_mask
+    from jitteredge.deblurring.restore import changed_mask, deblur, predicted_inputs
     from jitteredge.evidence import blur_evidence
     from jitteredge.infer import predict_field
-    from jitteredge.verdict import SHAKEN_PX
 
     evidence = blur_evidence(t.photo, settings.evidence_radius_px, settings.evidence_min_std)
-    pred = predict_field(runner, t.photo)
-    pred_settings = dataclasses.replace(settings, shaken_px=SHAKEN_PX * pred.size.input_scale)
-    pred_evidence = resize_mask(pred.evidence, t.photo.shape[:2])
+    pred_field, pred_evidence, pred_settings = predicted_inputs(predict_field(runner, t.photo), t.photo.shape[:2], settings)
 
     def both(field, cfg, ev):
         """(deblur as configured, deblur without its refiner), one deconvolution for the two."""
@@ -112,7 +109,7 @@ def restore_all(t: Triple, runner, settings: DeblurSettings) -> dict[str, np.nda
                 deconvolved)
 
     true_out, true_deconvolved = both(t.field, settings, evidence)
-    pred_out, pred_deconvolved = both(pred.field_input_px, pred_settings, pred_evidence)
+    pred_out, pred_deconvolved = both(pred_field, pred_settings, pred_evidence)
     return {
         "blurred": t.photo,
         "true field": true_out,

@@ -17,7 +17,6 @@ saves the best checkpoint by the validation pairs' PSNR gain over plain deconvol
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import glob
 import math
 import os
@@ -32,11 +31,10 @@ KEYS = ("photo", "truth", "restored", "field", "changed")
 
 def draw_pair(sources, index: int, seed: int, runner, settings, size_px: int = 256) -> dict | None:
     """Pair ``index``: photo, truth, deconvolved photo, field used, changed mask (None when deblur changed nothing)."""
-    from jitteredge.deblurring.restore import changed_mask, deblur, resize_mask
+    from jitteredge.deblurring.restore import changed_mask, deblur, predicted_inputs
     from jitteredge.deblurring.synthetic import make_triple
     from jitteredge.evidence import blur_evidence
     from jitteredge.infer import predict_field
-    from jitteredge.verdict import SHAKEN_PX
 
     rng = np.random.default_rng([seed, index])
     src = sources[index % len(sources)]
@@ -46,10 +44,8 @@ def draw_pair(sources, index: int, seed: int, runner, settings, size_px: int = 2
     t = make_triple(src.load(int(rng.integers(len(src)))), rng, group, size_px, full_scale)
     use_pred = group in ("sharp", "defocus") or rng.uniform() < 0.5
     if use_pred:
-        pred = predict_field(runner, t.photo)
-        s = dataclasses.replace(settings, shaken_px=SHAKEN_PX * pred.size.input_scale)
-        field = pred.field_input_px.astype(np.float32)
-        evidence = resize_mask(pred.evidence, t.photo.shape[:2])
+        field, evidence, s = predicted_inputs(predict_field(runner, t.photo), t.photo.shape[:2], settings)
+        field = field.astype(np.float32)
     else:
         s, field = settings, t.field
         evidence = blur_evidence(t.photo, s.evidence_radius_px, s.evidence_min_std)
@@ -105,11 +101,19 @@ def make_pairs(out_dir: str, source_specs: list[str], minutes: float, worker: in
 
 
 def load_pairs(files: list[str]) -> dict[str, np.ndarray]:
+    """The shards' arrays, concatenated. Raises JitterEdgeError naming a shard that is not one."""
+    import zipfile
+
+    from jitteredge.errors import JitterEdgeError
+
     parts: dict[str, list] = {k: [] for k in KEYS}
     for f in files:
-        with np.load(f) as z:
-            for k in KEYS:
-                parts[k].append(z[k])
+        try:
+            with np.load(f) as z:
+                for k in KEYS:
+                    parts[k].append(z[k])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise JitterEdgeError(f"{f}: not a pair shard written by 'pairs' ({type(exc).__name__})") from None
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
@@ -177,6 +181,7 @@ def train_refiner(pairs_dir: str, out: str, minutes: float, widths=(16, 32, 64),
     from jitteredge.deblurring.refiner import native_bf16, save_refiner
     from jitteredge.deblurring.refiner_net import RefinerConfig, RefinerNet, make_input
     from jitteredge.errors import JitterEdgeError
+    from jitteredge.fileio import ensure_writable_dir
 
     files = sorted(glob.glob(os.path.join(pairs_dir, "w*_*.npz")))
     files = [f for f in files if not f.endswith(".tmp.npz")]
@@ -184,6 +189,7 @@ def train_refiner(pairs_dir: str, out: str, minutes: float, widths=(16, 32, 64),
     train_files = [f for f in files if f not in held]
     if not held or not train_files:
         raise JitterEdgeError(f"{pairs_dir}: needs pair shards from 'pairs' (a _000 shard to validate on and more to train on)")
+    ensure_writable_dir(os.path.dirname(os.path.abspath(out)))  # before the training, not at its first checkpoint
     train, val = load_pairs(train_files), load_pairs(held)
     print(f"{len(train['photo'])} training pairs, {len(val['photo'])} validation pairs", flush=True)
     torch.manual_seed(seed)

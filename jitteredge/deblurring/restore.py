@@ -18,6 +18,7 @@ learned refiner (``refiner``, ``DeblurSettings.refine``), which changes the same
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -162,21 +163,36 @@ def clamp_to_local_range(restored: np.ndarray, stored: np.ndarray, field: np.nda
     return np.clip(restored, low[oy:oy + h, ox:ox + w], high[oy:oy + h, ox:ox + w])
 
 
+def _tile_count(field: np.ndarray, evidence: np.ndarray, settings: DeblurSettings) -> int:
+    """Tiles holding a changed pixel: those deconvolved, and those the refiner runs on."""
+    changed = changed_mask(field, evidence, settings.shaken_px)
+    return len(plan_tiles(changed, field, settings.tile_px, settings.overlap_px))
+
+
 def operator_count(image_hw: tuple[int, int], field: np.ndarray, evidence: np.ndarray,
                    settings: DeblurSettings) -> int:
-    """How many operator applications ``deblur`` will report through ``progress`` (the bar's total)."""
-    changed = changed_mask(field, evidence, settings.shaken_px)
-    return len(plan_tiles(changed, field, settings.tile_px, settings.overlap_px)) * settings.iterations
+    """How many operator applications ``deblur`` makes."""
+    return _tile_count(field, evidence, settings) * settings.iterations
 
 
 def progress_total(image_hw: tuple[int, int], field: np.ndarray, evidence: np.ndarray,
                    settings: DeblurSettings) -> int:
-    """The total of the units ``deblur`` reports through ``progress``: the operator applications and
-    the refiner's tiles (the same tiles: those holding a changed pixel)."""
+    """The total of the units ``deblur`` reports through ``progress`` (the bar's total): the operator
+    applications, and REFINED_TILE_UNITS per refined tile."""
     if settings.iterations == 0:
         return 0
     per_tile = settings.iterations + (REFINED_TILE_UNITS if settings.refine else 0)
-    return operator_count(image_hw, field, evidence, settings) // settings.iterations * per_tile
+    return _tile_count(field, evidence, settings) * per_tile
+
+
+def predicted_inputs(pred, photo_hw: tuple[int, int], settings: DeblurSettings):
+    """What ``deblur`` is given for a model's prediction (``infer.Prediction``): (field in the photo's
+    pixels, the verdict's flat-area mask at the photo's size, ``settings`` with the shaken threshold
+    of SHAKEN_PX working pixels said in the photo's pixels)."""
+    from jitteredge.verdict import SHAKEN_PX
+
+    scaled = dataclasses.replace(settings, shaken_px=SHAKEN_PX * float(pred.size.input_scale))
+    return pred.field_input_px, resize_mask(pred.evidence, photo_hw), scaled
 
 
 def resize_mask(mask: np.ndarray, hw: tuple[int, int]) -> np.ndarray:

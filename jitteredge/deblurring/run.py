@@ -4,7 +4,6 @@ and the files. A bad photo costs one line and the batch goes on; the exit status
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sys
 import time
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from jitteredge.deblurring import files
-from jitteredge.deblurring.restore import changed_mask, deblur, progress_total, resize_mask
+from jitteredge.deblurring.restore import changed_mask, deblur, predicted_inputs, progress_total
 from jitteredge.deblurring.settings import DeblurSettings
 from jitteredge.errors import JitterEdgeError, first_line
 
@@ -69,7 +68,6 @@ def _stem(path: Path, used: set[str]) -> str:
 def deblur_one(path: Path, job: DeblurJob, runner, stem: str) -> str:
     """Restore one photo and write its files; returns the line to print. Image problems raise JitterEdgeError."""
     from jitteredge.evidence import blur_evidence
-    from jitteredge.verdict import SHAKEN_PX
 
     start = time.perf_counter()
     image = files.read_photo(path)
@@ -85,9 +83,7 @@ def deblur_one(path: Path, job: DeblurJob, runner, stem: str) -> str:
 
         pred = run_prediction(runner, rgb8, path, job.long_side)
         scale = float(pred.size.input_scale)
-        field = pred.field_input_px
-        evidence = resize_mask(pred.evidence, image.shape[:2])  # the verdict's flat-area test, at photo size
-        settings = dataclasses.replace(settings, shaken_px=SHAKEN_PX * scale)  # the threshold in photo pixels
+        field, evidence, settings = predicted_inputs(pred, image.shape[:2], settings)
         source = {"model": str(runner.path) if hasattr(runner, "path") else job.model, "working_scale": scale}
     total = progress_total(image.shape[:2], field, evidence, settings)
     bar = _bar(total, path.name, job.progress)

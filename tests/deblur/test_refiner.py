@@ -219,3 +219,24 @@ def test_an_unknown_or_absent_device_is_one_clear_error(tmp_path):
     make_pairs(str(pairs), ["procedural"], minutes=5, shard_size=1, limit=2)
     with pytest.raises(JitterEdgeError, match="device"):
         train_refiner(str(pairs), str(tmp_path / "r.pt"), minutes=1, device="tpu")
+
+
+def test_training_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    from jitteredge.deblurring.refiner_training import main
+
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    (pairs / "w0_000.npz").write_bytes(b"not a shard")
+    (pairs / "w0_001.npz").write_bytes(b"not a shard")
+    assert main(["train", "--pairs", str(pairs), "--out", str(tmp_path / "r.pt"), "--minutes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert ".npz: not a pair shard" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+    (tmp_path / "afile").write_text("x")
+    make_pairs(str(tmp_path / "good"), ["procedural"], minutes=5, shard_size=1, limit=2)
+    assert main(["train", "--pairs", str(tmp_path / "good"), "--out", str(tmp_path / "afile" / "r.pt")]) == 2
+    assert "not a folder" in capsys.readouterr().err  # refused before training, not at the first checkpoint
+
+    assert main(["pairs", "--out", str(tmp_path / "p2"), "--source", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "missing" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "p2").exists()
